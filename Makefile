@@ -1,0 +1,40 @@
+# libgate: `make demo` to try it, `make test` to check it.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+NODE_INTEROP := tests/interop/openid_client
+
+.PHONY: install demo test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(VENV)/bin/libgate demo
+
+$(NODE_INTEROP)/node_modules/.installed: $(NODE_INTEROP)/package.json $(NODE_INTEROP)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --silent --no-audit --no-fund --prefix $(NODE_INTEROP) && touch $@; \
+	else echo "npm not found: the openid-client interop test will skip"; fi
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+test: $(INSTALLED) $(NODE_INTEROP)/node_modules/.installed lint
+	$(PY) -m pytest
+
+bench: $(INSTALLED)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

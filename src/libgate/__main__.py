@@ -1,0 +1,3 @@
+from libgate.cli import app
+
+app(prog_name="libgate")

@@ -1,0 +1,77 @@
+"""The ASGI application: mounts each capability's routes over one set of services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from libgate.config import Settings, load_settings
+from libgate.observability import Metrics, ObservabilityMiddleware, setup_logging
+from libgate.services import Services, build_services
+from libgate.web import (
+    DemoRelyingParty,
+    SecurityHeadersMiddleware,
+    endpoint_routes,
+    ops_routes,
+    page_routes,
+)
+
+_WEB = Path(__file__).with_name("web")
+
+
+def _attach(app: Starlette, services: Services) -> None:
+    app.state.services = services
+    app.state.discovery = services.provider.discovery()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    demo: DemoRelyingParty | None = None,
+) -> Starlette:
+    """The application. Given ``services`` (tests, the demo) it uses them; otherwise it
+    builds its own at start-up, one set per worker process, all sharing the database."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
+        built = await build_services(settings, migrate=False)
+        _attach(app, built)
+        try:
+            yield
+        finally:
+            await built.close()
+
+    routes = [
+        *endpoint_routes,
+        *page_routes,
+        *ops_routes,
+        *(demo.routes() if demo else []),
+        Mount("/static", StaticFiles(directory=_WEB / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    if services is not None:
+        _attach(app, services)
+    app.state.templates = Jinja2Templates(directory=_WEB / "templates")
+    app.state.demo_link = demo.start_link if demo else None
+    app.state.metrics = Metrics()
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.issuer.startswith("https://"))
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for ``uvicorn --factory`` (``libgate serve --workers N``): settings from
+    libgate.toml and LIBGATE_* variables."""
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    return create_app(settings)

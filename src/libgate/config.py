@@ -1,0 +1,177 @@
+"""Every setting libgate reads, with its default, in one place.
+
+Settings come from a TOML file (``libgate.toml`` in the working directory, or the path in
+``LIBGATE_CONFIG``) and are then overridden by environment variables: ``LIBGATE_<KEY>`` for
+top-level keys (``LIBGATE_ISSUER``, ``LIBGATE_DATABASE_URL``, ``LIBGATE_SECRET_KEY``) and
+``LIBGATE_<SECTION>__<KEY>`` for keys inside a section (``LIBGATE_THROTTLE__LOCKOUT_SECONDS``).
+The documented example is ``libgate.toml`` at the root of the repository; ``docs/configuration.md``
+is checked against this module by the test suite.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LibrarySettings(_Section):
+    """How the pages look: the library's name, logo and colours."""
+
+    name: str = Field("Your Library Service", description="Shown in every page title and header.")
+    logo_url: str = Field("/static/logo.svg", description="URL or path of the logo image.")
+    primary_colour: str = Field(
+        "#00539f",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="Header and button colour (#rrggbb); keep 4.5:1 contrast with white.",
+    )
+    help_text: str = Field(
+        "Your card number is on the back of your library card. Ask any library for a new PIN.",
+        description="Shown under the sign-in form.",
+    )
+
+
+class DirectorySettings(_Section):
+    """Where card numbers and PINs are checked."""
+
+    connector: Literal["local"] = Field(
+        "local", description="Patron directory: `local` (imported from CSV)."
+    )
+
+
+class ThrottleSettings(_Section):
+    """PIN guessing defence (Cyber Essentials: no more than 10 guesses in 5 minutes)."""
+
+    window_seconds: int = Field(300, ge=1, description="Sliding window for counting failures.")
+    max_failures_per_card: int = Field(
+        10, ge=1, description="Failed PINs allowed per card in the window before a lockout."
+    )
+    max_failures_per_ip: int = Field(
+        50, ge=1, description="Failed PINs allowed per client address in the window."
+    )
+    lockout_seconds: int = Field(
+        300, ge=1, description="First lockout; each further lockout doubles it."
+    )
+    max_lockout_seconds: int = Field(
+        3600, ge=1, description="Longest lockout: lockouts are never permanent."
+    )
+
+
+class TokenSettings(_Section):
+    """Lifetimes (seconds) and signing of what the OpenID provider issues."""
+
+    signing_alg: Literal["ES256", "RS256"] = Field(
+        "ES256", description="Default ID token and access token signing algorithm."
+    )
+    code_ttl: int = Field(60, ge=1, description="Authorization code lifetime.")
+    access_token_ttl: int = Field(600, ge=1, description="Access token lifetime.")
+    id_token_ttl: int = Field(600, ge=1, description="ID token lifetime.")
+    refresh_token_ttl: int = Field(
+        1_209_600, ge=1, description="Refresh token lifetime (each refresh issues a new one)."
+    )
+    key_overlap_seconds: int = Field(
+        86_400,
+        ge=0,
+        description="After `keys rotate`, how long the old key stays published for verifying.",
+    )
+
+
+class SessionSettings(_Section):
+    """Browser sessions at libgate (ASVS 5 L2 timeouts)."""
+
+    idle_timeout: int = Field(1800, ge=60, description="Sign out after this much inactivity.")
+    absolute_timeout: int = Field(43_200, ge=60, description="Sign out this long after sign-in.")
+
+
+class Settings(_Section):
+    """The whole configuration."""
+
+    issuer: str = Field(
+        "http://127.0.0.1:8080",
+        description="Public base URL of libgate; the OpenID issuer. Use https in production.",
+    )
+    database_url: str = Field(
+        "sqlite:///libgate.db",
+        description="SQLite path (embedded default) or postgresql://user@host/db.",
+    )
+    secret_key: str = Field(
+        "",
+        description=(
+            "Secret for pseudonyms, CSRF and key encryption. Empty: one is generated and kept "
+            "in the database. Set it (from a secret store) in production."
+        ),
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Structured JSON log level."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed.",
+    )
+    library: LibrarySettings = Field(default_factory=LibrarySettings)  # type: ignore[arg-type]
+    directory: DirectorySettings = Field(default_factory=DirectorySettings)  # type: ignore[arg-type]
+    throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)  # type: ignore[arg-type]
+    tokens: TokenSettings = Field(default_factory=TokenSettings)  # type: ignore[arg-type]
+    sessions: SessionSettings = Field(default_factory=SessionSettings)  # type: ignore[arg-type]
+
+    @property
+    def issuer_url(self) -> str:
+        return self.issuer.rstrip("/")
+
+
+class ConfigError(Exception):
+    """The configuration file or environment holds something libgate cannot use."""
+
+
+ENV_PREFIX = "LIBGATE_"
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "LIBGATE_CONFIG":
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        target = overrides
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value.split(",") if path[-1] == "trusted_proxies" else value
+    return overrides
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any) and apply ``LIBGATE_*`` overrides."""
+    env = dict(os.environ if environ is None else environ)
+    path = Path(env.get("LIBGATE_CONFIG", "libgate.toml"))
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    elif "LIBGATE_CONFIG" in env:
+        raise ConfigError(f"LIBGATE_CONFIG names {path}, which does not exist")
+    try:
+        return Settings.model_validate(_merge(data, _env_overrides(env)))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"configuration not valid: {problems}") from exc

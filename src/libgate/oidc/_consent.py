@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libgate.db import Database
+from libgate.db.tables import consents
+
+# Scopes a resident is never asked about: signing in at all is the consent to "openid".
+IMPLIED_SCOPES = frozenset({"openid"})
+
+
+@dataclass(frozen=True)
+class Consent:
+    client_id: str
+    scopes: frozenset[str]
+    granted_at: float
+
+
+class ConsentStore:
+    """What each resident agreed to share with each service, remembered until withdrawn."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def missing(self, card: str, client_id: str, scopes: frozenset[str]) -> frozenset[str]:
+        wanted = scopes - IMPLIED_SCOPES
+        if not wanted:
+            return frozenset()
+        async with self._database.transaction() as connection:
+            granted = await connection.scalar(
+                select(consents.c.scopes).where(
+                    consents.c.card == card, consents.c.client_id == client_id
+                )
+            )
+        return wanted - frozenset(granted or ())
+
+    async def grant(
+        self, connection: AsyncConnection, card: str, client_id: str, scopes: frozenset[str]
+    ) -> None:
+        existing = await connection.scalar(
+            select(consents.c.scopes)
+            .where(consents.c.card == card, consents.c.client_id == client_id)
+            .with_for_update()
+        )
+        merged = sorted(frozenset(existing or ()) | (scopes - IMPLIED_SCOPES))
+        if existing is None:
+            await connection.execute(
+                insert(consents).values(
+                    card=card, client_id=client_id, scopes=merged, granted_at=time.time()
+                )
+            )
+        else:
+            await connection.execute(
+                update(consents)
+                .where(consents.c.card == card, consents.c.client_id == client_id)
+                .values(scopes=merged, granted_at=time.time())
+            )
+
+    async def list_for(self, card: str) -> list[Consent]:
+        async with self._database.transaction() as connection:
+            rows = (
+                await connection.execute(
+                    select(consents).where(consents.c.card == card).order_by(consents.c.granted_at)
+                )
+            ).all()
+        return [Consent(r.client_id, frozenset(r.scopes), r.granted_at) for r in rows]
+
+    async def withdraw(self, connection: AsyncConnection, card: str, client_id: str) -> bool:
+        result = await connection.execute(
+            delete(consents).where(consents.c.card == card, consents.c.client_id == client_id)
+        )
+        return bool(result.rowcount)

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+
+from libgate.config import SessionSettings
+from libgate.db import Database
+from libgate.db.tables import browser_sessions
+
+
+def _hash(cookie_value: str) -> str:
+    return hashlib.sha256(cookie_value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    sid: str
+    card: str
+    auth_time: float
+
+
+class SessionStore:
+    """Signed-in browsers. The cookie holds a random value; the database only its hash."""
+
+    def __init__(self, database: Database, settings: SessionSettings) -> None:
+        self._database = database
+        self._settings = settings
+
+    async def create(self, card: str) -> tuple[str, BrowserSession]:
+        cookie_value = secrets.token_urlsafe(32)
+        now = time.time()
+        session = BrowserSession(sid=secrets.token_urlsafe(16), card=card, auth_time=now)
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                insert(browser_sessions).values(
+                    id_hash=_hash(cookie_value),
+                    sid=session.sid,
+                    card=card,
+                    auth_time=now,
+                    last_seen=now,
+                    expires_at=now + self._settings.absolute_timeout,
+                )
+            )
+        return cookie_value, session
+
+    async def get(self, cookie_value: str | None) -> BrowserSession | None:
+        """The live session behind a cookie, refreshing its idle timer; None when absent,
+        idle too long or past its absolute lifetime."""
+        if not cookie_value:
+            return None
+        now = time.time()
+        async with self._database.transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(browser_sessions).where(
+                        browser_sessions.c.id_hash == _hash(cookie_value)
+                    )
+                )
+            ).first()
+            if row is None:
+                return None
+            if row.expires_at < now or row.last_seen + self._settings.idle_timeout < now:
+                await connection.execute(
+                    delete(browser_sessions).where(browser_sessions.c.id_hash == row.id_hash)
+                )
+                return None
+            await connection.execute(
+                update(browser_sessions)
+                .where(browser_sessions.c.id_hash == row.id_hash)
+                .values(last_seen=now)
+            )
+        return BrowserSession(sid=row.sid, card=row.card, auth_time=row.auth_time)
+
+    async def end(self, *, cookie_value: str | None = None, sid: str | None = None) -> str | None:
+        """End a session by cookie or by sid; returns the card it belonged to."""
+        condition = (
+            browser_sessions.c.id_hash == _hash(cookie_value)
+            if cookie_value
+            else browser_sessions.c.sid == sid
+        )
+        async with self._database.transaction() as connection:
+            card = await connection.scalar(select(browser_sessions.c.card).where(condition))
+            await connection.execute(delete(browser_sessions).where(condition))
+        return card

@@ -1,0 +1,480 @@
+"""Codes, grants and tokens: the authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636),
+refresh with rotation and reuse detection (RFC 9700 §4.14), revocation (RFC 7009),
+introspection (RFC 7662) and the tokens' contents (OpenID Connect Core §2, RFC 9068)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libgate.config import TokenSettings
+from libgate.db import Database
+from libgate.db.tables import auth_codes, grants, refresh_tokens, revoked_access_tokens
+from libgate.oidc._authorize import AuthorizationRequest
+from libgate.oidc._clients import Client
+from libgate.oidc._errors import InvalidGrant, InvalidRequest, InvalidToken, OAuthError
+from libgate.oidc._keys import KeyStore, SigningKey
+from libgate.privacy import AuditTrail, Pseudonyms
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _left_half_hash(value: str) -> str:
+    """at_hash (OpenID Connect Core §3.1.3.6) for SHA-256 based algorithms."""
+    digest = hashlib.sha256(value.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def _pkce_matches(verifier: str, challenge: str) -> bool:
+    computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    return hmac.compare_digest(computed.decode(), challenge)
+
+
+@dataclass(frozen=True)
+class GrantInfo:
+    id: str
+    client_id: str
+    card: str
+    sid: str | None
+    scopes: frozenset[str]
+    auth_time: float
+
+
+@dataclass(frozen=True)
+class AccessTokenInfo:
+    claims: dict[str, Any]
+    grant: GrantInfo
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        keys: KeyStore,
+        audit: AuditTrail,
+        pseudonyms: Pseudonyms,
+        settings: TokenSettings,
+        issuer: str,
+    ) -> None:
+        self._database = database
+        self._keys = keys
+        self._audit = audit
+        self._pseudonyms = pseudonyms
+        self._settings = settings
+        self._issuer = issuer
+
+    def subject(self, client: Client, card: str) -> str:
+        """Pairwise by default, so two services cannot match up residents; a "public"
+        client gets libgate's own stable pseudonym, never the card number."""
+        if client.subject_type == "pairwise":
+            return self._pseudonyms.pairwise_sub(client.sector, card)
+        return self._pseudonyms.patron_ref(card)
+
+    async def issue_code(
+        self,
+        connection: AsyncConnection,
+        request: AuthorizationRequest,
+        *,
+        card: str,
+        sid: str,
+        auth_time: float,
+    ) -> str:
+        now = time.time()
+        grant_id = secrets.token_urlsafe(16)
+        code = secrets.token_urlsafe(32)
+        await connection.execute(
+            insert(grants).values(
+                id=grant_id,
+                client_id=request.client_id,
+                card=card,
+                sid=sid,
+                scopes=sorted(request.scopes),
+                auth_time=auth_time,
+                created_at=now,
+            )
+        )
+        await connection.execute(
+            insert(auth_codes).values(
+                code_hash=_digest(code),
+                grant_id=grant_id,
+                client_id=request.client_id,
+                redirect_uri=request.redirect_uri,
+                code_challenge=request.code_challenge,
+                nonce=request.nonce,
+                expires_at=now + self._settings.code_ttl,
+            )
+        )
+        return code
+
+    async def _load_grant(self, connection: AsyncConnection, grant_id: str) -> GrantInfo | None:
+        row = (
+            await connection.execute(
+                select(grants).where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
+            )
+        ).first()
+        if row is None:
+            return None
+        return GrantInfo(
+            row.id, row.client_id, row.card, row.sid, frozenset(row.scopes), row.auth_time
+        )
+
+    async def _revoke_grant(self, connection: AsyncConnection, grant_id: str) -> None:
+        await connection.execute(
+            update(grants)
+            .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
+            .values(revoked_at=time.time())
+        )
+
+    async def _tokens(
+        self,
+        connection: AsyncConnection,
+        client: Client,
+        grant: GrantInfo,
+        key: SigningKey,
+        *,
+        scopes: frozenset[str],
+        nonce: str | None,
+        with_refresh: bool,
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        sub = self.subject(client, grant.card)
+        access_token = key.sign(
+            {
+                "iss": self._issuer,
+                "sub": sub,
+                "aud": self._issuer,
+                "client_id": client.client_id,
+                "scope": " ".join(sorted(scopes)),
+                "jti": secrets.token_urlsafe(16),
+                "gid": grant.id,
+                "iat": now,
+                "exp": now + self._settings.access_token_ttl,
+                "auth_time": int(grant.auth_time),
+            },
+            typ=ACCESS_TOKEN_TYPE,
+        )
+        id_claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "sub": sub,
+            "aud": client.client_id,
+            "iat": now,
+            "exp": now + self._settings.id_token_ttl,
+            "auth_time": int(grant.auth_time),
+            "at_hash": _left_half_hash(access_token),
+        }
+        if nonce:
+            id_claims["nonce"] = nonce
+        if grant.sid:
+            id_claims["sid"] = grant.sid
+        response: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": self._settings.access_token_ttl,
+            "scope": " ".join(sorted(scopes)),
+            "id_token": key.sign(id_claims),
+        }
+        if with_refresh:
+            refresh_token = secrets.token_urlsafe(32)
+            await connection.execute(
+                insert(refresh_tokens).values(
+                    token_hash=_digest(refresh_token),
+                    grant_id=grant.id,
+                    client_id=client.client_id,
+                    expires_at=now + self._settings.refresh_token_ttl,
+                )
+            )
+            response["refresh_token"] = refresh_token
+        return response
+
+    def _offers_refresh(self, client: Client, scopes: frozenset[str]) -> bool:
+        # Public clients (in a browser or app) get refresh tokens only when they ask for
+        # offline access; confidential clients always, as rotation limits the damage.
+        return not client.is_public or "offline_access" in scopes
+
+    async def _end_misused_grant(self, misuse: _Misuse, client: Client, ip: str) -> None:
+        async with self._database.transaction() as connection:
+            await self._revoke_grant(connection, misuse.grant_id)
+            await self._audit.record(
+                connection, misuse.event, client_id=client.client_id, ip=ip, grant=misuse.grant_id
+            )
+
+    async def exchange_code(
+        self, client: Client, form: Mapping[str, str], ip: str
+    ) -> dict[str, Any]:
+        try:
+            return await self._exchange_code(client, form, ip)
+        except _Misuse as misuse:
+            await self._end_misused_grant(misuse, client, ip)
+            raise misuse.error from None
+
+    async def refresh(self, client: Client, form: Mapping[str, str], ip: str) -> dict[str, Any]:
+        try:
+            return await self._refresh(client, form, ip)
+        except _Misuse as misuse:
+            await self._end_misused_grant(misuse, client, ip)
+            raise misuse.error from None
+
+    async def _exchange_code(
+        self, client: Client, form: Mapping[str, str], ip: str
+    ) -> dict[str, Any]:
+        code = form.get("code")
+        if not code:
+            raise InvalidRequest("code is required")
+        now = time.time()
+        key = await self._keys.signing_key(self._settings.signing_alg)
+        async with self._database.transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(auth_codes)
+                    .where(auth_codes.c.code_hash == _digest(code))
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                raise InvalidGrant("the authorization code is not valid")
+            if row.used_at is not None:
+                # A replayed code means it leaked: stop everything issued from it (RFC 6749 §4.1.2).
+                raise _Misuse(
+                    row.grant_id,
+                    "token.code_replay",
+                    InvalidGrant("the authorization code was already used"),
+                )
+            if row.client_id != client.client_id:
+                raise InvalidGrant("the authorization code was issued to another client")
+            if row.expires_at < now:
+                raise InvalidGrant("the authorization code has expired")
+            if form.get("redirect_uri") != row.redirect_uri:
+                raise InvalidGrant("redirect_uri does not match the authorization request")
+            verifier = form.get("code_verifier")
+            if row.code_challenge is not None:
+                if not verifier or not _pkce_matches(verifier, row.code_challenge):
+                    raise InvalidGrant("code_verifier does not match the code_challenge")
+            elif verifier is not None:
+                raise InvalidGrant("code_verifier sent but no code_challenge was used")
+            await connection.execute(
+                update(auth_codes)
+                .where(auth_codes.c.code_hash == row.code_hash)
+                .values(used_at=now)
+            )
+            grant = await self._load_grant(connection, row.grant_id)
+            if grant is None:
+                raise InvalidGrant("the grant behind this code was revoked")
+            response = await self._tokens(
+                connection,
+                client,
+                grant,
+                key,
+                scopes=grant.scopes,
+                nonce=row.nonce,
+                with_refresh=self._offers_refresh(client, grant.scopes),
+            )
+            await self._audit.record(
+                connection,
+                "token.issued",
+                patron_ref=self._pseudonyms.patron_ref(grant.card),
+                client_id=client.client_id,
+                ip=ip,
+                grant=grant.id,
+                grant_type="authorization_code",
+                scopes=sorted(grant.scopes),
+                claims_released=["sub"],
+                refresh_token="refresh_token" in response,
+            )
+        return response
+
+    async def _refresh(self, client: Client, form: Mapping[str, str], ip: str) -> dict[str, Any]:
+        presented = form.get("refresh_token")
+        if not presented:
+            raise InvalidRequest("refresh_token is required")
+        now = time.time()
+        key = await self._keys.signing_key(self._settings.signing_alg)
+        async with self._database.transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(refresh_tokens)
+                    .where(refresh_tokens.c.token_hash == _digest(presented))
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                raise InvalidGrant("the refresh token is not valid")
+            if row.client_id != client.client_id:
+                raise InvalidGrant("the refresh token was issued to another client")
+            if row.used_at is not None:
+                # Reuse of a rotated token: someone holds a stolen copy. End the whole grant.
+                raise _Misuse(
+                    row.grant_id,
+                    "token.refresh_reuse",
+                    InvalidGrant("the refresh token was already used"),
+                )
+            if row.expires_at < now:
+                raise InvalidGrant("the refresh token has expired")
+            grant = await self._load_grant(connection, row.grant_id)
+            if grant is None:
+                raise InvalidGrant("the grant behind this refresh token was revoked")
+            scopes = grant.scopes
+            if "scope" in form:
+                asked = frozenset(form["scope"].split())
+                if not asked <= grant.scopes:
+                    raise OAuthError("invalid_scope", "a refresh cannot widen the scope")
+                scopes = asked
+            await connection.execute(
+                update(refresh_tokens)
+                .where(refresh_tokens.c.token_hash == row.token_hash)
+                .values(used_at=now)
+            )
+            response = await self._tokens(
+                connection, client, grant, key, scopes=scopes, nonce=None, with_refresh=True
+            )
+            await self._audit.record(
+                connection,
+                "token.refreshed",
+                patron_ref=self._pseudonyms.patron_ref(grant.card),
+                client_id=client.client_id,
+                ip=ip,
+                grant=grant.id,
+                scopes=sorted(scopes),
+            )
+        return response
+
+    async def read_access_token(self, token: str) -> AccessTokenInfo:
+        """Claims and live grant of a bearer token; InvalidToken when it is not usable."""
+        try:
+            claims = await self._keys.verify(token, typ=ACCESS_TOKEN_TYPE)
+        except ValueError as exc:
+            raise InvalidToken() from exc
+        if claims.get("iss") != self._issuer or float(claims.get("exp", 0)) < time.time():
+            raise InvalidToken("the access token has expired")
+        async with self._database.transaction() as connection:
+            revoked = await connection.scalar(
+                select(revoked_access_tokens.c.jti).where(
+                    revoked_access_tokens.c.jti == claims.get("jti")
+                )
+            )
+            grant = None if revoked else await self._load_grant(connection, str(claims.get("gid")))
+        if grant is None:
+            raise InvalidToken("the access token was revoked")
+        return AccessTokenInfo(claims, grant)
+
+    async def revoke(self, client: Client, token: str, hint: str | None, ip: str) -> None:
+        """RFC 7009: revoke a refresh token (and its whole grant) or an access token. Unknown
+        tokens are not an error; another client's token is refused."""
+        async with self._database.transaction() as connection:
+            if hint != "access_token":
+                row = (
+                    await connection.execute(
+                        select(refresh_tokens).where(refresh_tokens.c.token_hash == _digest(token))
+                    )
+                ).first()
+                if row is not None:
+                    if row.client_id != client.client_id:
+                        raise OAuthError(
+                            "unauthorized_client", "this token belongs to another client"
+                        )
+                    await self._revoke_grant(connection, row.grant_id)
+                    await self._audit.record(
+                        connection,
+                        "token.revoked",
+                        client_id=client.client_id,
+                        ip=ip,
+                        grant=row.grant_id,
+                        token_type="refresh_token",
+                    )
+                    return
+        try:
+            info = await self.read_access_token(token)
+        except InvalidToken:
+            return
+        if info.claims.get("client_id") != client.client_id:
+            raise OAuthError("unauthorized_client", "this token belongs to another client")
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                insert(revoked_access_tokens).values(
+                    jti=info.claims["jti"], expires_at=float(info.claims["exp"])
+                )
+            )
+            await self._audit.record(
+                connection,
+                "token.revoked",
+                client_id=client.client_id,
+                ip=ip,
+                grant=info.grant.id,
+                token_type="access_token",
+            )
+
+    async def introspect(self, client: Client, token: str, hint: str | None) -> dict[str, Any]:
+        """RFC 7662. Only the client a token was issued to learns anything about it."""
+        inactive: dict[str, Any] = {"active": False}
+        if hint != "access_token":
+            async with self._database.transaction() as connection:
+                row = (
+                    await connection.execute(
+                        select(refresh_tokens).where(refresh_tokens.c.token_hash == _digest(token))
+                    )
+                ).first()
+                grant = await self._load_grant(connection, row.grant_id) if row else None
+            if row is not None:
+                if (
+                    grant is None
+                    or row.client_id != client.client_id
+                    or row.used_at is not None
+                    or row.expires_at < time.time()
+                ):
+                    return inactive
+                return {
+                    "active": True,
+                    "token_type": "refresh_token",
+                    "client_id": row.client_id,
+                    "scope": " ".join(sorted(grant.scopes)),
+                    "sub": self.subject(client, grant.card),
+                    "exp": int(row.expires_at),
+                    "iss": self._issuer,
+                }
+        try:
+            info = await self.read_access_token(token)
+        except InvalidToken:
+            return inactive
+        if info.claims.get("client_id") != client.client_id:
+            return inactive
+        claims = info.claims
+        return {
+            "active": True,
+            "token_type": "Bearer",
+            **{
+                k: claims[k]
+                for k in ("client_id", "scope", "sub", "exp", "iat", "iss", "aud", "jti")
+            },
+        }
+
+    async def revoke_grants(
+        self, connection: AsyncConnection, *, card: str, client_id: str | None = None
+    ) -> None:
+        condition = (grants.c.card == card) & grants.c.revoked_at.is_(None)
+        if client_id is not None:
+            condition &= grants.c.client_id == client_id
+        await connection.execute(update(grants).where(condition).values(revoked_at=time.time()))
+
+
+class _Misuse(Exception):
+    """A replayed code or reused refresh token: the grant is revoked (in a transaction of
+    its own, after the one that found it rolled back) before the client is refused."""
+
+    def __init__(self, grant_id: str, event: str, error: OAuthError) -> None:
+        super().__init__(str(error))
+        self.grant_id = grant_id
+        self.event = event
+        self.error = error

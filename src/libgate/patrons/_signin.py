@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from libgate.db import Database
+from libgate.patrons._directory import AuthFailure, Patron, PatronDirectory
+from libgate.patrons._throttle import PinGuard, card_key, ip_key
+from libgate.privacy import AuditTrail, Pseudonyms
+
+log = logging.getLogger("libgate.signin")
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    patron: Patron | None
+    failure: AuthFailure | None
+    retry_after: float | None = None
+
+
+def normalise_card(card: str) -> str:
+    """Cards are typed with spaces and dashes as printed; the LMS knows them without."""
+    return "".join(ch for ch in card.strip() if ch not in " -").upper()
+
+
+class CardSignIn:
+    """Card number + PIN sign-in: lockout check, the directory's verdict, failure counting and
+    an audit entry for every attempt. Callers show residents one generic message for an
+    unknown card, a wrong PIN and a lockout alike."""
+
+    def __init__(
+        self,
+        database: Database,
+        directory: PatronDirectory,
+        guard: PinGuard,
+        audit: AuditTrail,
+        pseudonyms: Pseudonyms,
+    ) -> None:
+        self._database = database
+        self._directory = directory
+        self._guard = guard
+        self._audit = audit
+        self._pseudonyms = pseudonyms
+
+    async def sign_in(
+        self, card: str, pin: str, *, ip: str, client_id: str | None
+    ) -> SignInOutcome:
+        card = normalise_card(card)
+        ref = self._pseudonyms.patron_ref(card)
+        keys = [card_key(card), ip_key(ip)]
+        lockout = await self._guard.active_lockout(keys)
+        if lockout is not None:
+            async with self._database.transaction() as connection:
+                await self._audit.record(
+                    connection,
+                    "signin.refused_locked_out",
+                    patron_ref=ref,
+                    client_id=client_id,
+                    ip=ip,
+                    lockout=lockout.kind,
+                )
+            return SignInOutcome(None, AuthFailure.LOCKED_OUT, lockout.until)
+
+        verdict = (
+            await self._directory.authenticate(card, pin) if card else AuthFailure.UNKNOWN_CARD
+        )
+        async with self._database.transaction() as connection:
+            if isinstance(verdict, Patron):
+                await self._guard.forget_failures(connection, card_key(card))
+                await self._audit.record(
+                    connection, "signin.success", patron_ref=ref, client_id=client_id, ip=ip
+                )
+                return SignInOutcome(verdict, None)
+            await self._audit.record(
+                connection,
+                "signin.failure",
+                patron_ref=ref,
+                client_id=client_id,
+                ip=ip,
+                reason=verdict.value,
+            )
+            if not verdict.counts_as_guess:
+                return SignInOutcome(None, verdict)
+            started = await self._guard.record_failure(connection, keys)
+            for new_lockout in started:
+                await self._audit.record(
+                    connection,
+                    "signin.lockout",
+                    patron_ref=ref,
+                    client_id=client_id,
+                    ip=ip,
+                    lockout=new_lockout.kind,
+                    seconds=round(new_lockout.duration),
+                    level=new_lockout.level,
+                )
+        if started:
+            log.warning("sign-in lockout", extra={"patron_ref": ref, "ip": ip})
+        return SignInOutcome(None, verdict)
