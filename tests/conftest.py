@@ -8,11 +8,13 @@ import asyncio
 import csv
 import logging
 import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import select, text
@@ -58,17 +60,30 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def postgres_ready() -> str:
-    """Migrate the PostgreSQL test database once per run."""
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
     try:
-        asyncio.run(upgrade_to_latest(POSTGRES_URL))
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL server (so concurrent runs do not
+    disturb each other), migrated once, dropped at the end."""
+    name = f"libgate_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    return POSTGRES_URL
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(upgrade_to_latest(url))
+    yield url
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +93,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return template
 
 
-async def _truncate_postgres(url: str) -> None:
+async def truncate_postgres(url: str) -> None:
     database = Database(url)
     try:
         async with database.transaction() as connection:
@@ -95,7 +110,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_ready")
-    asyncio.run(_truncate_postgres(url))
+    asyncio.run(truncate_postgres(url))
     return url
 
 
@@ -208,9 +223,7 @@ async def register(
     **options: Any,
 ) -> RegisteredClient:
     options.setdefault("scopes", ["profile", "email", "library"])
-    client, secret = await services.clients.add(
-        name=name, redirect_uris=[redirect_uri], **options
-    )
+    client, secret = await services.clients.add(name=name, redirect_uris=[redirect_uri], **options)
     return RegisteredClient(client.client_id, secret, redirect_uri)
 
 

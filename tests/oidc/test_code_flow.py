@@ -12,16 +12,24 @@ from tests.support.flow import sign_in
 
 async def _tokens(http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident) -> dict:
     flow = await sign_in(
-        http, client_id=portal.client_id, redirect_uri=portal.redirect_uri,
-        card=patron.card, pin=patron.pin, scope="openid profile email library",
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid profile email library",
     )
     assert flow.params["iss"] == ISSUER  # RFC 9207
     assert flow.params["state"] == flow.state
     response = await http.post(
         "/token",
         auth=portal.auth,
-        data={"grant_type": "authorization_code", "code": flow.code,
-              "redirect_uri": portal.redirect_uri, "code_verifier": flow.verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": flow.code,
+            "redirect_uri": portal.redirect_uri,
+            "code_verifier": flow.verifier,
+        },
     )
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -43,7 +51,9 @@ async def test_resident_signs_in_and_the_portal_gets_verified_tokens(
     assert patron.card not in claims["sub"]
     assert tokens["token_type"] == "Bearer" and "refresh_token" in tokens
 
-    userinfo = await http.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    userinfo = await http.get(
+        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
     assert userinfo.status_code == 200
     assert userinfo.json() == {
         "sub": claims["sub"],

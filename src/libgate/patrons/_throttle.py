@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +27,10 @@ class Lockout:
     @property
     def subject(self) -> str:
         return self.key.split(":", 1)[1]
+
+
+def _lockout(row: Any) -> Lockout:
+    return Lockout(row.key, row.until, row.level, row.until - row.created_at)
 
 
 def card_key(card: str) -> str:
@@ -66,7 +71,7 @@ class PinGuard:
                     .limit(1)
                 )
             ).first()
-        return None if row is None else Lockout(row.key, row.until, row.level)
+        return None if row is None else _lockout(row)
 
     async def record_failure(
         self, connection: AsyncConnection, keys: Sequence[str]
@@ -125,7 +130,7 @@ class PinGuard:
                     .order_by(lockouts.c.until)
                 )
             ).all()
-        return [Lockout(r.key, r.until, r.level) for r in rows]
+        return [_lockout(r) for r in rows]
 
     async def clear(self, key: str) -> bool:
         """Lift a lockout and forget its history and failures; True when there was one."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.db import Database
@@ -87,18 +88,18 @@ class AuditTrail:
         if leaked:
             raise ValueError(f"audit detail may not carry {sorted(leaked)}")
         detail_text = json.dumps(detail, sort_keys=True, separators=(",", ":"))
-        head = (
-            await connection.execute(
-                select(audit_head.c.seq, audit_head.c.hash)
-                .where(audit_head.c.id == _HEAD_ID)
-                .with_for_update()
-            )
-        ).first()
-        if head is None:
-            prev_seq, prev_hash = 0, GENESIS
-            await connection.execute(insert(audit_head).values(id=_HEAD_ID, seq=0, hash=GENESIS))
-        else:
-            prev_seq, prev_hash = head.seq, head.hash
+        head = await self._lock_head(connection)
+        if head is None:  # the very first entry: two writers may race to create the head
+            try:
+                async with connection.begin_nested():
+                    await connection.execute(
+                        insert(audit_head).values(id=_HEAD_ID, seq=0, hash=GENESIS)
+                    )
+            except IntegrityError:
+                pass
+            head = await self._lock_head(connection)
+            assert head is not None
+        prev_seq, prev_hash = head.seq, head.hash
         seq = prev_seq + 1
         at = time.time()
         digest = _entry_hash(prev_hash, seq, at, event, patron_ref, client_id, ip, detail_text)
@@ -119,6 +120,16 @@ class AuditTrail:
             update(audit_head).where(audit_head.c.id == _HEAD_ID).values(seq=seq, hash=digest)
         )
         return seq
+
+    @staticmethod
+    async def _lock_head(connection: AsyncConnection) -> Any:
+        return (
+            await connection.execute(
+                select(audit_head.c.seq, audit_head.c.hash)
+                .where(audit_head.c.id == _HEAD_ID)
+                .with_for_update()
+            )
+        ).first()
 
     async def entries(self, *, batch: int = 5000) -> AsyncIterator[AuditEntry]:
         last = 0

@@ -35,7 +35,11 @@ async def token(request: Request) -> Response:
             form, request.headers.get("authorization"), client_ip(request)
         )
     except OAuthError as exc:
-        extra = {"WWW-Authenticate": "Basic"} if exc.status == 401 else {}
+        extra = (
+            {"WWW-Authenticate": 'Basic realm="libgate", charset="UTF-8"'}
+            if exc.status == 401
+            else {}
+        )
         return oauth_error_response(exc, **extra)
     return json_response(result)
 

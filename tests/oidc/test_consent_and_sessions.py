@@ -1,0 +1,276 @@
+"""Residents consent once per service, can withdraw, and sign in once for many services."""
+
+from __future__ import annotations
+
+import httpx
+
+from libgate.services import Services
+from tests.conftest import RegisteredClient, Resident, register
+from tests.support.flow import authorize_url, query_of, sign_in
+
+
+async def test_consent_is_remembered_and_the_next_sign_in_goes_straight_back(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid profile",
+    )
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid profile")
+    again = await http.get(url)
+    assert again.headers["location"].startswith(portal.redirect_uri)
+    events = [entry.event async for entry in services.audit.entries()]
+    assert events.count("consent.given") == 1
+
+
+async def test_a_resident_who_declines_sends_access_denied_back(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    flow = await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        consent=False,
+    )
+    assert flow.params["error"] == "access_denied" and flow.params["state"] == flow.state
+
+
+async def test_openid_alone_needs_no_consent_screen(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    flow = await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    assert "code" in flow.params
+
+
+async def test_one_sign_in_serves_a_second_service(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
+    url, *_ = authorize_url(vendor.client_id, vendor.redirect_uri, "openid")
+    response = await http.get(url)
+    assert "code" in query_of(response.headers["location"])
+
+
+async def test_prompt_none_without_a_session_answers_login_required(
+    http: httpx.AsyncClient, portal: RegisteredClient
+) -> None:
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="none")
+    response = await http.get(url)
+    assert query_of(response.headers["location"])["error"] == "login_required"
+
+
+async def test_prompt_none_without_consent_answers_consent_required(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid email", prompt="none")
+    response = await http.get(url)
+    assert query_of(response.headers["location"])["error"] == "consent_required"
+
+
+async def test_prompt_login_asks_for_the_card_again(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="login")
+    assert (await http.get(url)).headers["location"].startswith("/signin/")
+
+
+async def test_a_client_gets_only_the_scopes_its_registration_allows(
+    http: httpx.AsyncClient, services: Services, patron: Resident
+) -> None:
+    vendor = await register(services, "Newspapers", "https://news.example.com/cb", scopes=[])
+    flow = await sign_in(
+        http,
+        client_id=vendor.client_id,
+        redirect_uri=vendor.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid profile email library",
+    )
+    tokens = (
+        await http.post(
+            "/token",
+            auth=vendor.auth,
+            data={
+                "grant_type": "authorization_code",
+                "code": flow.code,
+                "redirect_uri": vendor.redirect_uri,
+                "code_verifier": flow.verifier,
+            },
+        )
+    ).json()
+    assert tokens["scope"] == "openid"
+    userinfo = await http.get(
+        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert set(userinfo.json()) == {"sub"}
+
+
+async def test_withdrawing_consent_revokes_the_services_tokens(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    flow = await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+    )
+    tokens = (
+        await http.post(
+            "/token",
+            auth=portal.auth,
+            data={
+                "grant_type": "authorization_code",
+                "code": flow.code,
+                "redirect_uri": portal.redirect_uri,
+                "code_verifier": flow.verifier,
+            },
+        )
+    ).json()
+    assert await services.provider.withdraw_consent(patron.card, portal.client_id, "10.0.0.1")
+    refresh = await http.post(
+        "/token",
+        auth=portal.auth,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert refresh.json()["error"] == "invalid_grant"
+    events = [entry.event async for entry in services.audit.entries()]
+    assert "consent.withdrawn" in events
+
+
+async def test_pairwise_subjects_differ_between_services_and_never_show_the_card(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
+    subjects = []
+    for client in (portal, vendor):
+        flow = await sign_in(
+            http,
+            client_id=client.client_id,
+            redirect_uri=client.redirect_uri,
+            card=patron.card,
+            pin=patron.pin,
+            scope="openid",
+        )
+        tokens = (
+            await http.post(
+                "/token",
+                auth=client.auth,
+                data={
+                    "grant_type": "authorization_code",
+                    "code": flow.code,
+                    "redirect_uri": client.redirect_uri,
+                    "code_verifier": flow.verifier,
+                },
+            )
+        ).json()
+        info = await http.get(
+            "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+        subjects.append(info.json()["sub"])
+    assert subjects[0] != subjects[1]
+    assert all(patron.card not in subject for subject in subjects)
+
+
+async def test_rp_initiated_logout_with_an_id_token_hint_returns_to_the_service(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    flow = await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    tokens = (
+        await http.post(
+            "/token",
+            auth=portal.auth,
+            data={
+                "grant_type": "authorization_code",
+                "code": flow.code,
+                "redirect_uri": portal.redirect_uri,
+                "code_verifier": flow.verifier,
+            },
+        )
+    ).json()
+    response = await http.get(
+        "/logout",
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "https://portal.example.org/signed-out",
+            "state": "s1",
+        },
+    )
+    assert response.headers["location"] == "https://portal.example.org/signed-out?state=s1"
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="none")
+    assert query_of((await http.get(url)).headers["location"])["error"] == "login_required"
+    assert "signout" in [entry.event async for entry in services.audit.entries()]
+
+
+async def test_logout_refuses_an_unregistered_return_address(
+    http: httpx.AsyncClient, portal: RegisteredClient
+) -> None:
+    response = await http.get(
+        "/logout",
+        params={
+            "client_id": portal.client_id,
+            "post_logout_redirect_uri": "https://evil.example.net/",
+        },
+    )
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_logout_without_a_hint_asks_the_resident_first(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    page = await http.get("/logout")
+    assert page.status_code == 200 and "Sign out?" in page.text
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="none")
+    assert "code" in query_of((await http.get(url)).headers["location"])

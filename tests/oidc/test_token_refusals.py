@@ -1,0 +1,247 @@
+"""What the provider refuses, and with which error, per RFC 6749, RFC 7636 and the OAuth
+2.0 Security BCP (RFC 9700)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import httpx
+from sqlalchemy import update
+
+from libgate.db.tables import auth_codes
+from libgate.services import Services
+from tests.conftest import RegisteredClient, Resident, register
+from tests.support.flow import FlowResult, authorize_url, sign_in
+
+
+async def _flow(http: httpx.AsyncClient, client: RegisteredClient, patron: Resident) -> FlowResult:
+    return await sign_in(
+        http,
+        client_id=client.client_id,
+        redirect_uri=client.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+    )
+
+
+async def _redeem(
+    http: httpx.AsyncClient, client: RegisteredClient, flow: FlowResult, **changes: str
+) -> httpx.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": flow.code,
+        "redirect_uri": client.redirect_uri,
+        "code_verifier": flow.verifier,
+        **changes,
+    }
+    return await http.post("/token", auth=client.auth, data=data)
+
+
+def _error(response: httpx.Response) -> str:
+    return str(response.json()["error"])
+
+
+async def test_an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect(
+    http: httpx.AsyncClient, portal: RegisteredClient
+) -> None:
+    url, *_ = authorize_url(portal.client_id, "https://evil.example.net/callback", "openid")
+    response = await http.get(url)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert "not registered" in response.text
+
+
+async def test_a_redirect_uri_that_only_starts_like_the_registered_one_is_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient
+) -> None:
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri + "/../x", "openid")
+    response = await http.get(url)
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_an_unknown_client_gets_an_error_page(http: httpx.AsyncClient) -> None:
+    url, *_ = authorize_url("nobody", "https://portal.example.org/callback", "openid")
+    response = await http.get(url)
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_a_replayed_code_is_refused_and_revokes_the_tokens_from_its_first_use(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    flow = await _flow(http, portal, patron)
+    first = await _redeem(http, portal, flow)
+    assert first.status_code == 200
+    tokens = first.json()
+
+    replay = await _redeem(http, portal, flow)
+    assert replay.status_code == 400 and _error(replay) == "invalid_grant"
+
+    userinfo = await http.get(
+        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert userinfo.status_code == 401
+    assert 'error="invalid_token"' in userinfo.headers["www-authenticate"]
+    refresh = await http.post(
+        "/token",
+        auth=portal.auth,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert refresh.status_code == 400 and _error(refresh) == "invalid_grant"
+
+
+async def test_a_wrong_pkce_verifier_is_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    flow = await _flow(http, portal, patron)
+    response = await _redeem(http, portal, flow, code_verifier="x" * 50)
+    assert response.status_code == 400 and _error(response) == "invalid_grant"
+
+
+async def test_a_missing_pkce_verifier_is_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    flow = await _flow(http, portal, patron)
+    data = {
+        "grant_type": "authorization_code",
+        "code": flow.code,
+        "redirect_uri": portal.redirect_uri,
+    }
+    response = await http.post("/token", auth=portal.auth, data=data)
+    assert response.status_code == 400 and _error(response) == "invalid_grant"
+
+
+async def test_a_plain_pkce_challenge_is_refused_at_the_authorization_endpoint(
+    http: httpx.AsyncClient, portal: RegisteredClient
+) -> None:
+    url, *_ = authorize_url(
+        portal.client_id,
+        portal.redirect_uri,
+        "openid",
+        code_challenge="a" * 43,
+        code_challenge_method="plain",
+    )
+    response = await http.get(url)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith(portal.redirect_uri) and "error=invalid_request" in location
+
+
+async def test_a_wrong_client_secret_is_refused_with_invalid_client(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    flow = await _flow(http, portal, patron)
+    data = {
+        "grant_type": "authorization_code",
+        "code": flow.code,
+        "redirect_uri": portal.redirect_uri,
+        "code_verifier": flow.verifier,
+    }
+    response = await http.post("/token", auth=(portal.client_id, "not-the-secret"), data=data)
+    assert response.status_code == 401 and _error(response) == "invalid_client"
+    assert response.headers["www-authenticate"].startswith("Basic")
+    # The code is still good for the real client: a wrong guess must not burn it.
+    assert (await _redeem(http, portal, flow)).status_code == 200
+
+
+async def test_an_expired_code_is_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    flow = await _flow(http, portal, patron)
+    async with services.database.transaction() as connection:
+        await connection.execute(update(auth_codes).values(expires_at=0))
+    response = await _redeem(http, portal, flow)
+    assert response.status_code == 400 and _error(response) == "invalid_grant"
+
+
+async def test_a_code_is_bound_to_its_redirect_uri(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    flow = await _flow(http, portal, patron)
+    response = await _redeem(http, portal, flow, redirect_uri="https://portal.example.org/other")
+    assert response.status_code == 400 and _error(response) == "invalid_grant"
+
+
+async def test_a_code_presented_by_another_client_is_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
+    flow = await _flow(http, portal, patron)
+    data = {
+        "grant_type": "authorization_code",
+        "code": flow.code,
+        "redirect_uri": portal.redirect_uri,
+        "code_verifier": flow.verifier,
+    }
+    response = await http.post("/token", auth=vendor.auth, data=data)
+    assert response.status_code == 400 and _error(response) == "invalid_grant"
+
+
+async def test_a_reused_refresh_token_is_refused_and_ends_the_grant(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    tokens = (await _redeem(http, portal, await _flow(http, portal, patron))).json()
+    old = tokens["refresh_token"]
+    rotated = await http.post(
+        "/token", auth=portal.auth, data={"grant_type": "refresh_token", "refresh_token": old}
+    )
+    assert rotated.status_code == 200
+    new = rotated.json()["refresh_token"]
+    assert new != old
+
+    reuse = await http.post(
+        "/token", auth=portal.auth, data={"grant_type": "refresh_token", "refresh_token": old}
+    )
+    assert reuse.status_code == 400 and _error(reuse) == "invalid_grant"
+    # Whoever holds the newer token (perhaps the thief) is cut off too.
+    after = await http.post(
+        "/token", auth=portal.auth, data={"grant_type": "refresh_token", "refresh_token": new}
+    )
+    assert after.status_code == 400 and _error(after) == "invalid_grant"
+
+
+async def test_tokens_presented_by_another_client_are_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
+    tokens = (await _redeem(http, portal, await _flow(http, portal, patron))).json()
+
+    refresh = await http.post(
+        "/token",
+        auth=vendor.auth,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert refresh.status_code == 400 and _error(refresh) == "invalid_grant"
+    introspection = await http.post(
+        "/introspect", auth=vendor.auth, data={"token": tokens["access_token"]}
+    )
+    assert introspection.json() == {"active": False}
+    revocation = await http.post(
+        "/revoke", auth=vendor.auth, data={"token": tokens["refresh_token"]}
+    )
+    assert revocation.status_code == 400 and _error(revocation) == "unauthorized_client"
+    # And the rightful client's token still works after the attempts.
+    own = await http.post(
+        "/token",
+        auth=portal.auth,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert own.status_code == 200
+
+
+async def test_repeated_parameters_are_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient
+) -> None:
+    response = await http.post(
+        "/token",
+        auth=portal.auth,
+        content=urlencode([("grant_type", "refresh_token"), ("grant_type", "refresh_token")]),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400 and _error(response) == "invalid_request"
+
+
+async def test_unknown_grant_types_are_refused(
+    http: httpx.AsyncClient, portal: RegisteredClient
+) -> None:
+    response = await http.post("/token", auth=portal.auth, data={"grant_type": "password"})
+    assert response.status_code == 400 and _error(response) == "unsupported_grant_type"

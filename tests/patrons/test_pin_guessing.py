@@ -1,0 +1,121 @@
+"""PIN guessing defence: at most 10 wrong PINs per card in 5 minutes, then a temporary,
+growing lockout that staff can lift; every failure and lockout is audited; the answers
+never reveal whether a card exists."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+from sqlalchemy import update
+
+from libgate.db.tables import lockouts
+from libgate.patrons import AuthFailure, card_key
+from libgate.services import Services
+from tests.conftest import RegisteredClient, Resident
+from tests.support import pins
+from tests.support.flow import authorize_url, csrf_of
+
+GENERIC = "The card number or PIN is not right"
+LOCKED = "too many tries"
+
+
+async def _attempt(
+    http: httpx.AsyncClient, client: RegisteredClient, card: str, pin: str
+) -> httpx.Response:
+    url, *_ = authorize_url(client.client_id, client.redirect_uri, "openid")
+    signin = (await http.get(url)).headers["location"]
+    page = await http.get(signin)
+    return await http.post(signin, data={"csrf": csrf_of(page), "card": card, "pin": pin})
+
+
+async def _events(services: Services) -> list[str]:
+    return [entry.event async for entry in services.audit.entries()]
+
+
+async def test_the_eleventh_wrong_pin_is_refused_even_when_right_then_works_after_the_wait(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    for _ in range(10):
+        response = await _attempt(http, portal, patron.card, pins.new_pin())
+        assert response.status_code == 401
+    refused = await _attempt(http, portal, patron.card, patron.pin)
+    assert refused.status_code == 401 and LOCKED in refused.text
+
+    events = await _events(services)
+    assert events.count("signin.failure") == 10
+    assert events.count("signin.lockout") == 1
+    assert events[-1] == "signin.refused_locked_out"
+
+    await asyncio.sleep(2.2)  # the test settings use a 2-second first lockout
+    accepted = await _attempt(http, portal, patron.card, patron.pin)
+    assert accepted.status_code == 303
+
+
+async def test_an_unknown_card_gets_the_same_answer_as_a_wrong_pin(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+) -> None:
+    wrong_pin = await _attempt(http, portal, patron.card, pins.new_pin())
+    unknown = await _attempt(http, portal, "29990000009999", pins.new_pin())
+    assert wrong_pin.status_code == unknown.status_code == 401
+    assert GENERIC in wrong_pin.text and GENERIC in unknown.text
+
+
+async def test_unknown_cards_are_locked_out_like_real_ones(services: Services) -> None:
+    for _ in range(10):
+        await services.provider.sign_in_to_account("29990000009999", pins.new_pin(), "10.0.0.9")
+    outcome, _ = await services.provider.sign_in_to_account(
+        "29990000009999", pins.new_pin(), "10.0.0.9"
+    )
+    assert outcome.failure is AuthFailure.LOCKED_OUT
+
+
+async def test_an_empty_pin_never_signs_in(patron: Resident, services: Services) -> None:
+    outcome, cookie = await services.provider.sign_in_to_account(patron.card, "", "10.0.0.1")
+    assert outcome.failure is AuthFailure.BAD_PIN and cookie is None
+
+
+async def test_lockouts_grow_for_repeat_offenders_and_are_never_permanent(
+    patron: Resident, services: Services
+) -> None:
+    durations = []
+    for _ in range(4):
+        for _ in range(10):
+            await services.provider.sign_in_to_account(patron.card, pins.new_pin(), "10.0.0.2")
+        (lockout,) = await services.guard.list_active()
+        durations.append(round(lockout.duration))
+        await _let_lockouts_run_out(services)
+    # 2 s doubling, capped at the configured 8 s maximum.
+    assert durations == [2, 4, 8, 8]
+
+
+async def _let_lockouts_run_out(services: Services) -> None:
+    async with services.database.transaction() as connection:
+        await connection.execute(update(lockouts).values(until=time.time() - 1))
+
+
+async def test_staff_can_list_and_lift_a_lockout(patron: Resident, services: Services) -> None:
+    for _ in range(10):
+        await services.provider.sign_in_to_account(patron.card, pins.new_pin(), "10.0.0.3")
+    active = await services.guard.list_active()
+    assert [(lockout.kind, lockout.subject) for lockout in active] == [("card", patron.card)]
+    assert await services.guard.clear(card_key(patron.card))
+    outcome, cookie = await services.provider.sign_in_to_account(
+        patron.card, patron.pin, "10.0.0.3"
+    )
+    assert outcome.patron is not None and cookie is not None
+
+
+async def test_one_address_trying_many_cards_is_locked_out(
+    services: Services, patron: Resident
+) -> None:
+    limit = services.settings.throttle.max_failures_per_ip
+    for index in range(limit):
+        card = f"2999{index:010d}"
+        await services.provider.sign_in_to_account(card, pins.new_pin(), "10.9.9.9")
+    outcome, _ = await services.provider.sign_in_to_account(patron.card, patron.pin, "10.9.9.9")
+    assert outcome.failure is AuthFailure.LOCKED_OUT
+    # The resident is not locked out from anywhere else.
+    outcome, _ = await services.provider.sign_in_to_account(patron.card, patron.pin, "10.1.1.1")
+    assert outcome.patron is not None
