@@ -143,6 +143,6 @@ async def test_retired_keys_leave_the_key_set_after_the_overlap(services: Servic
         await connection.execute(
             update(signing_keys).where(signing_keys.c.kid.in_(before)).values(verify_until=0)
         )
-    await services.keys._refresh(force=True)
+    await services.keys.reload()
     after = {key["kid"] for key in (await services.keys.jwks())["keys"]}
     assert not before & after and len(after) == 2

@@ -136,6 +136,10 @@ class KeyStore:
         self._public = KeySet.import_key_set({"keys": public})
         self._loaded_at = now
 
+    async def reload(self) -> None:
+        """Re-read the keys now (after a rotation by another process or command)."""
+        await self._refresh(force=True)
+
     async def jwks(self) -> dict[str, Any]:
         await self._refresh()
         return {"keys": self._public_dicts}

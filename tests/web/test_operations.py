@@ -1,0 +1,69 @@
+"""Health, readiness, metrics, security headers and structured logs for operators."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from libgate.observability import JsonFormatter
+from libgate.services import Services
+
+
+async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_readiness_fails_when_the_database_is_unreachable(
+    http: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @asynccontextmanager
+    async def unreachable() -> AsyncIterator[None]:
+        raise ConnectionRefusedError("database down")
+        yield
+
+    monkeypatch.setattr(services.database, "transaction", unreachable)
+    ready = await http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {
+        "status": "not ready",
+        "checks": {"database": "failed: ConnectionRefusedError"},
+    }
+
+
+async def test_metrics_count_requests_by_route_template(http: httpx.AsyncClient) -> None:
+    await http.get("/signin/some-secret-looking-id")
+    text = (await http.get("/metrics")).text
+    assert (
+        'libgate_http_requests_total{method="GET",route="/signin/{request_id}",status="404"}'
+        in text
+    )
+    assert "some-secret-looking-id" not in text
+
+
+async def test_pages_carry_security_headers(http: httpx.AsyncClient) -> None:
+    response = await http.get("/")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_log_lines_are_json_with_their_extra_fields() -> None:
+    record = logging.makeLogRecord(
+        {"name": "libgate.http", "levelname": "INFO", "msg": "request", "route": "/token"}
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "request" and line["route"] == "/token" and line["level"] == "info"
+
+
+@pytest.mark.parametrize("path", ["/", "/account/signin", "/signed-out"])
+async def test_pages_render_with_the_librarys_name(http: httpx.AsyncClient, path: str) -> None:
+    response = await http.get(path)
+    assert response.status_code == 200
+    assert "Your Library Service" in response.text and 'lang="en-GB"' in response.text
