@@ -99,7 +99,8 @@ class AuditTrail:
                 pass
             head = await self._lock_head(connection)
             assert head is not None
-        prev_seq, prev_hash = head.seq, head.hash
+        prev_seq: int = head.seq
+        prev_hash: str = head.hash
         seq = prev_seq + 1
         at = time.time()
         digest = _entry_hash(prev_hash, seq, at, event, patron_ref, client_id, ip, detail_text)
