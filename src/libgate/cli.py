@@ -177,6 +177,9 @@ def clients_add(
         str | None, typer.Option(help="Pairwise sector (default: the redirect URI's host).")
     ] = None,
     subject_type: Annotated[str, typer.Option(help="pairwise or public.")] = "pairwise",
+    id_token_alg: Annotated[
+        str | None, typer.Option(help="Sign this client's ID tokens with ES256 or RS256.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the client as JSON.")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -194,6 +197,7 @@ def clients_add(
             jwks=keys,
             sector=sector,
             subject_type=subject_type,
+            id_token_alg=id_token_alg,
         )
 
     try:

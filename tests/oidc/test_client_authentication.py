@@ -8,7 +8,7 @@ import time
 
 import httpx
 from joserfc import jwt
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, KeySet
 
 from libgate.services import Services
 from tests.conftest import ISSUER, RegisteredClient, Resident, register
@@ -171,3 +171,26 @@ async def test_public_clients_must_use_pkce(
     tokens = (await http.post("/token", data=data)).json()
     # Public clients get a refresh token only when they ask for offline access.
     assert "access_token" in tokens and "refresh_token" not in tokens
+
+
+async def test_a_client_can_ask_for_rs256_id_tokens(
+    http: httpx.AsyncClient, services: Services, patron: Resident
+) -> None:
+    client = await register(
+        services, "Old platform", "https://old.example.com/cb", id_token_alg="RS256"
+    )
+    flow = await _code(http, client, patron)
+    tokens = (
+        await http.post(
+            "/token",
+            auth=client.auth,
+            data={
+                "grant_type": "authorization_code",
+                "code": flow.code,
+                "redirect_uri": client.redirect_uri,
+                "code_verifier": flow.verifier,
+            },
+        )
+    ).json()
+    keys = KeySet.import_key_set((await http.get("/jwks")).json())
+    assert jwt.decode(tokens["id_token"], keys).header["alg"] == "RS256"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
+import time
 
+import httpx
+from sqlalchemy import update
+
+from libgate.db.tables import browser_sessions
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident, register
 from tests.support.flow import authorize_url, query_of, sign_in
@@ -274,3 +278,21 @@ async def test_logout_without_a_hint_asks_the_resident_first(
     assert page.status_code == 200 and "Sign out?" in page.text
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="none")
     assert "code" in query_of((await http.get(url)).headers["location"])
+
+
+async def test_an_idle_session_ends_and_the_resident_signs_in_again(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    idle = services.settings.sessions.idle_timeout
+    async with services.database.transaction() as connection:
+        await connection.execute(update(browser_sessions).values(last_seen=time.time() - idle - 1))
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid")
+    assert (await http.get(url)).headers["location"].startswith("/signin/")

@@ -102,6 +102,7 @@ oidc_clients = Table(
     Column("jwks", JSON, nullable=True),
     Column("sector", String(255), nullable=False),
     Column("subject_type", String(16), nullable=False),
+    Column("id_token_alg", String(16), nullable=True),
     Column("created_at", Float, nullable=False),
 )
 

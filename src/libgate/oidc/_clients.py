@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select
 
 from libgate.db import Database
 from libgate.db.tables import oidc_clients
+from libgate.oidc._keys import SUPPORTED_ALGS
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 KNOWN_SCOPES = ("openid", "profile", "email", "library", "offline_access")
@@ -34,6 +35,7 @@ class Client:
     subject_type: str = "pairwise"
     secret_hash: str | None = None
     jwks: dict[str, Any] | None = field(default=None, compare=False)
+    id_token_alg: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -54,6 +56,7 @@ class Client:
             "scope": " ".join(sorted(self.scopes)),
             "subject_type": self.subject_type,
             "sector_identifier": self.sector,
+            "id_token_signed_response_alg": self.id_token_alg,
         }
 
 
@@ -87,6 +90,7 @@ def _row_to_client(row: Any) -> Client:
         subject_type=row.subject_type,
         secret_hash=row.secret_hash,
         jwks=row.jwks,
+        id_token_alg=row.id_token_alg,
     )
 
 
@@ -109,6 +113,7 @@ class ClientRegistry:
         sector: str | None = None,
         subject_type: str = "pairwise",
         client_id: str | None = None,
+        id_token_alg: str | None = None,
     ) -> tuple[Client, str | None]:
         """Register a client; returns it and its secret (shown once, stored only hashed)."""
         if auth_method not in AUTH_METHODS:
@@ -128,6 +133,8 @@ class ClientRegistry:
             raise ClientRegistrationError("private_key_jwt needs the client's public keys (JWKS)")
         if subject_type not in ("pairwise", "public"):
             raise ClientRegistrationError("subject type must be pairwise or public")
+        if id_token_alg not in (None, *SUPPORTED_ALGS):
+            raise ClientRegistrationError(f"ID token algorithm must be one of {SUPPORTED_ALGS}")
         hosts = {urlsplit(uri).hostname or "" for uri in redirect_uris}
         if sector is None:
             if len(hosts) > 1:
@@ -147,6 +154,7 @@ class ClientRegistry:
             subject_type=subject_type,
             secret_hash=_hash_secret(secret) if secret else None,
             jwks=jwks,
+            id_token_alg=id_token_alg,
         )
         async with self._database.transaction() as connection:
             await connection.execute(
@@ -161,6 +169,7 @@ class ClientRegistry:
                     jwks=client.jwks,
                     sector=client.sector,
                     subject_type=client.subject_type,
+                    id_token_alg=client.id_token_alg,
                     created_at=time.time(),
                 )
             )

@@ -22,7 +22,7 @@ from libgate.db.tables import auth_codes, grants, refresh_tokens, revoked_access
 from libgate.oidc._authorize import AuthorizationRequest
 from libgate.oidc._clients import Client
 from libgate.oidc._errors import InvalidGrant, InvalidRequest, InvalidToken, OAuthError
-from libgate.oidc._keys import KeyStore, SigningKey
+from libgate.oidc._keys import SUPPORTED_ALGS, KeyStore, SigningKey
 from libgate.privacy import AuditTrail, Pseudonyms
 
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -57,6 +57,17 @@ class GrantInfo:
 class AccessTokenInfo:
     claims: dict[str, Any]
     grant: GrantInfo
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    """The keys a token response is signed with, fetched before the transaction opens."""
+
+    default: SigningKey
+    by_alg: dict[str, SigningKey]
+
+    def for_client(self, client: Client) -> SigningKey:
+        return self.by_alg[client.id_token_alg] if client.id_token_alg else self.default
 
 
 class TokenService:
@@ -144,7 +155,7 @@ class TokenService:
         connection: AsyncConnection,
         client: Client,
         grant: GrantInfo,
-        key: SigningKey,
+        keys: SigningKeys,
         *,
         scopes: frozenset[str],
         nonce: str | None,
@@ -152,7 +163,7 @@ class TokenService:
     ) -> dict[str, Any]:
         now = int(time.time())
         sub = self.subject(client, grant.card)
-        access_token = key.sign(
+        access_token = keys.default.sign(
             {
                 "iss": self._issuer,
                 "sub": sub,
@@ -185,7 +196,7 @@ class TokenService:
             "token_type": "Bearer",
             "expires_in": self._settings.access_token_ttl,
             "scope": " ".join(sorted(scopes)),
-            "id_token": key.sign(id_claims),
+            "id_token": keys.for_client(client).sign(id_claims),
         }
         if with_refresh:
             refresh_token = secrets.token_urlsafe(32)
@@ -199,6 +210,10 @@ class TokenService:
             )
             response["refresh_token"] = refresh_token
         return response
+
+    async def _signing_keys(self) -> SigningKeys:
+        by_alg = {alg: await self._keys.signing_key(alg) for alg in SUPPORTED_ALGS}
+        return SigningKeys(by_alg[self._settings.signing_alg], by_alg)
 
     def _offers_refresh(self, client: Client, scopes: frozenset[str]) -> bool:
         # Public clients (in a browser or app) get refresh tokens only when they ask for
@@ -235,7 +250,7 @@ class TokenService:
         if not code:
             raise InvalidRequest("code is required")
         now = time.time()
-        key = await self._keys.signing_key(self._settings.signing_alg)
+        keys = await self._signing_keys()
         async with self._database.transaction() as connection:
             row = (
                 await connection.execute(
@@ -277,7 +292,7 @@ class TokenService:
                 connection,
                 client,
                 grant,
-                key,
+                keys,
                 scopes=grant.scopes,
                 nonce=row.nonce,
                 with_refresh=self._offers_refresh(client, grant.scopes),
@@ -301,7 +316,7 @@ class TokenService:
         if not presented:
             raise InvalidRequest("refresh_token is required")
         now = time.time()
-        key = await self._keys.signing_key(self._settings.signing_alg)
+        keys = await self._signing_keys()
         async with self._database.transaction() as connection:
             row = (
                 await connection.execute(
@@ -338,7 +353,7 @@ class TokenService:
                 .values(used_at=now)
             )
             response = await self._tokens(
-                connection, client, grant, key, scopes=scopes, nonce=None, with_refresh=True
+                connection, client, grant, keys, scopes=scopes, nonce=None, with_refresh=True
             )
             await self._audit.record(
                 connection,

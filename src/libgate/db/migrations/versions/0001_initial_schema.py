@@ -128,6 +128,7 @@ def upgrade() -> None:
         sa.Column("jwks", sa.JSON(), nullable=True),
         sa.Column("sector", sa.String(length=255), nullable=False),
         sa.Column("subject_type", sa.String(length=16), nullable=False),
+        sa.Column("id_token_alg", sa.String(length=16), nullable=True),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("client_id", name=op.f("pk_oidc_clients")),
     )
