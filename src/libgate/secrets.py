@@ -33,7 +33,7 @@ class InstanceSecrets:
     async def load(cls, database: Database, configured: str) -> InstanceSecrets:
         if configured:
             return cls(configured.encode())
-        async with database.transaction() as connection:
+        async with database.read() as connection:
             found = await connection.scalar(
                 select(instance_secrets.c.value).where(instance_secrets.c.name == _NAME)
             )

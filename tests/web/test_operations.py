@@ -28,7 +28,7 @@ async def test_readiness_fails_when_the_database_is_unreachable(
         raise ConnectionRefusedError("database down")
         yield
 
-    monkeypatch.setattr(services.database, "transaction", unreachable)
+    monkeypatch.setattr(services.database, "read", unreachable)
     ready = await http.get("/readyz")
     assert ready.status_code == 503
     assert ready.json() == {

@@ -42,7 +42,8 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """The engine plus the one way to run a unit of work: ``async with db.transaction() as c``."""
+    """The engine plus the two ways to use it: ``async with db.transaction() as c`` for a
+    unit of work, ``async with db.read() as c`` for a lone read."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -55,9 +56,18 @@ class Database:
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
 
+        # Reads that need no transaction skip BEGIN/COMMIT: two round trips fewer each.
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads that need no consistency across statements."""
+        async with self._reader.connect() as connection:
             yield connection
 
     async def dispose(self) -> None:

@@ -180,7 +180,7 @@ class ClientRegistry:
         cached = self._cache.get(client_id)
         if cached and now - cached[0] < _CACHE_SECONDS:
             return cached[1]
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             row = (
                 await connection.execute(
                     select(oidc_clients).where(oidc_clients.c.client_id == client_id)
@@ -193,7 +193,7 @@ class ClientRegistry:
         return client
 
     async def list(self) -> list[Client]:
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             rows = (
                 await connection.execute(select(oidc_clients).order_by(oidc_clients.c.name))
             ).all()

@@ -30,7 +30,7 @@ class ConsentStore:
         wanted = scopes - IMPLIED_SCOPES
         if not wanted:
             return frozenset()
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             granted = await connection.scalar(
                 select(consents.c.scopes).where(
                     consents.c.card == card, consents.c.client_id == client_id
@@ -61,7 +61,7 @@ class ConsentStore:
             )
 
     async def list_for(self, card: str) -> list[Consent]:
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             rows = (
                 await connection.execute(
                     select(consents).where(consents.c.card == card).order_by(consents.c.granted_at)

@@ -112,7 +112,7 @@ class KeyStore:
         now = time.monotonic()
         if not force and now - self._loaded_at < _CACHE_SECONDS:
             return
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             rows = (
                 await connection.execute(
                     select(signing_keys)

@@ -199,7 +199,7 @@ class OpenIDProvider:
 
     async def pending(self, request_id: str) -> tuple[AuthorizationRequest, Client] | None:
         """The stored request a sign-in or consent page is about, if still live."""
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             row = (
                 await connection.execute(
                     select(auth_requests).where(

@@ -374,7 +374,7 @@ class TokenService:
             raise InvalidToken() from exc
         if claims.get("iss") != self._issuer or float(claims.get("exp", 0)) < time.time():
             raise InvalidToken("the access token has expired")
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             revoked = await connection.scalar(
                 select(revoked_access_tokens.c.jti).where(
                     revoked_access_tokens.c.jti == claims.get("jti")
@@ -435,7 +435,7 @@ class TokenService:
         """RFC 7662. Only the client a token was issued to learns anything about it."""
         inactive: dict[str, Any] = {"active": False}
         if hint != "access_token":
-            async with self._database.transaction() as connection:
+            async with self._database.read() as connection:
                 row = (
                     await connection.execute(
                         select(refresh_tokens).where(refresh_tokens.c.token_hash == _digest(token))

@@ -32,7 +32,7 @@ class LocalDirectory:
         self._hasher = hasher
 
     async def _row(self, card: str) -> Any:
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             return (await connection.execute(select(patrons).where(patrons.c.card == card))).first()
 
     async def authenticate(self, card: str, pin: str) -> Patron | AuthFailure:

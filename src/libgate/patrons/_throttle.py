@@ -62,7 +62,7 @@ class PinGuard:
         return self._settings.max_failures_per_ip
 
     async def active_lockout(self, keys: Sequence[str]) -> Lockout | None:
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             row = (
                 await connection.execute(
                     select(lockouts)
@@ -122,7 +122,7 @@ class PinGuard:
         await connection.execute(delete(pin_failures).where(pin_failures.c.key == key))
 
     async def list_active(self) -> list[Lockout]:
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             rows = (
                 await connection.execute(
                     select(lockouts)

@@ -135,7 +135,7 @@ class AuditTrail:
     async def entries(self, *, batch: int = 5000) -> AsyncIterator[AuditEntry]:
         last = 0
         while True:
-            async with self._database.transaction() as connection:
+            async with self._database.read() as connection:
                 rows = (
                     await connection.execute(
                         select(audit_log)
@@ -183,7 +183,7 @@ class AuditTrail:
             if recomputed != entry.hash:
                 return count, ChainBreak(entry.seq, "content changed after it was written")
             expected_prev, expected_seq, count = entry.hash, entry.seq + 1, count + 1
-        async with self._database.transaction() as connection:
+        async with self._database.read() as connection:
             head = (await connection.execute(select(audit_head))).first()
         if head is not None and (head.seq != count or head.hash != expected_prev):
             return count, ChainBreak(count + 1, "entry missing (deleted from the end)")

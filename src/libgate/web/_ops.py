@@ -17,7 +17,7 @@ async def readyz(request: Request) -> Response:
     services = request.app.state.services
     checks: dict[str, str] = {}
     try:
-        async with services.database.transaction() as connection:
+        async with services.database.read() as connection:
             await connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # any failure means "not ready"; the kind is what operators need
