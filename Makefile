@@ -4,6 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_INTEROP := tests/interop/openid_client
+NODE_AXE := tests/web
 
 .PHONY: install demo test lint bench clean
 
@@ -25,12 +26,17 @@ $(NODE_INTEROP)/node_modules/.installed: $(NODE_INTEROP)/package.json $(NODE_INT
 		npm ci --silent --no-audit --no-fund --prefix $(NODE_INTEROP) && touch $@; \
 	else echo "npm not found: the openid-client interop test will skip"; fi
 
+$(NODE_AXE)/node_modules/.installed: $(NODE_AXE)/package.json $(NODE_AXE)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --silent --no-audit --no-fund --prefix $(NODE_AXE) && touch $@; \
+	else echo "npm not found: the browser tests will run without axe-core"; fi
+
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-test: $(INSTALLED) $(NODE_INTEROP)/node_modules/.installed lint
+test: $(INSTALLED) $(NODE_INTEROP)/node_modules/.installed $(NODE_AXE)/node_modules/.installed lint
 	$(PY) -m pytest
 
 bench: $(INSTALLED)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +26,18 @@ from libgate.web import (
 )
 
 _WEB = Path(__file__).with_name("web")
+_HOUSEKEEPING_SECONDS = 600
+log = logging.getLogger("libgate.housekeeping")
+
+
+async def _housekeeping(services: Services) -> None:
+    """Delete expired codes, tokens, sessions and PIN failures every few minutes."""
+    while True:
+        await asyncio.sleep(_HOUSEKEEPING_SECONDS * random.uniform(0.8, 1.2))
+        try:
+            await services.purge_expired()
+        except Exception:  # a failed sweep must not stop the service; the next one retries
+            log.exception("housekeeping failed")
 
 
 def _attach(app: Starlette, services: Services) -> None:
@@ -41,15 +56,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if services is not None:
-            yield
-            return
-        built = await build_services(settings, migrate=False)
-        _attach(app, built)
+        running = services or await build_services(settings, migrate=False)
+        _attach(app, running)
+        housekeeping = asyncio.create_task(_housekeeping(running))
         try:
             yield
         finally:
-            await built.close()
+            housekeeping.cancel()
+            if services is None:
+                await running.close()
 
     routes = [
         *endpoint_routes,

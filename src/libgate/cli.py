@@ -70,7 +70,11 @@ def _with_services(config: Path | None, work: Callable[[Services], Awaitable[T]]
         finally:
             await services.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except ConfigError as exc:
+        err.print(f"[red]Configuration problem:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()

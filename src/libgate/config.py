@@ -76,6 +76,11 @@ class TokenSettings(_Section):
     refresh_token_ttl: int = Field(
         1_209_600, ge=1, description="Refresh token lifetime (each refresh issues a new one)."
     )
+    grant_lifetime: int = Field(
+        7_776_000,
+        ge=1,
+        description="Longest a sign-in lasts through refreshes before the resident signs in again.",
+    )
     key_overlap_seconds: int = Field(
         86_400,
         ge=0,
@@ -138,11 +143,16 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == "LIBGATE_CONFIG":
             continue
+        if name.startswith("LIBGATE_TEST_"):  # the test suite's own settings, not libgate's
+            continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
         target = overrides
         for part in path[:-1]:
             target = target.setdefault(part, {})
-        target[path[-1]] = value.split(",") if path[-1] == "trusted_proxies" else value
+        if path[-1] == "trusted_proxies":
+            target[path[-1]] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            target[path[-1]] = value
     return overrides
 
 

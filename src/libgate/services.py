@@ -34,6 +34,12 @@ class Services:
     provider: OpenIDProvider
     form_key: bytes
 
+    async def purge_expired(self) -> None:
+        """Housekeeping: delete what has expired (run every few minutes by each instance;
+        deletes are idempotent, so instances need not agree on who does it)."""
+        await self.provider.purge_expired()
+        await self.guard.purge_expired()
+
     async def close(self) -> None:
         await self.database.dispose()
 

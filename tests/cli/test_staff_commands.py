@@ -157,3 +157,20 @@ def test_a_broken_config_file_is_explained(tmp_path: Path, database_url: str) ->
     )
     assert result.returncode == 2
     assert "throttle.lockout_seconds" in result.stderr
+
+
+async def test_libgate_refuses_a_secret_key_other_than_the_databases(
+    database_url: str, services: Services
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "libgate", "keys", "rotate"],
+        env={
+            **server_env(database_url, "http://libgate.test"),
+            "LIBGATE_SECRET_KEY": "a-different-secret",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "secret_key is not the one this database was set up with" in result.stderr

@@ -296,3 +296,40 @@ async def test_an_idle_session_ends_and_the_resident_signs_in_again(
         await connection.execute(update(browser_sessions).values(last_seen=time.time() - idle - 1))
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid")
     assert (await http.get(url)).headers["location"].startswith("/signin/")
+
+
+async def test_a_hint_from_another_session_does_not_sign_the_resident_out_unasked(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, app: object
+) -> None:
+    flow = await sign_in(
+        http,
+        client_id=portal.client_id,
+        redirect_uri=portal.redirect_uri,
+        card=patron.card,
+        pin=patron.pin,
+        scope="openid",
+    )
+    tokens = (
+        await http.post(
+            "/token",
+            auth=portal.auth,
+            data={
+                "grant_type": "authorization_code",
+                "code": flow.code,
+                "redirect_uri": portal.redirect_uri,
+                "code_verifier": flow.verifier,
+            },
+        )
+    ).json()
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=str(http.base_url)) as other:
+        await sign_in(
+            other,
+            client_id=portal.client_id,
+            redirect_uri=portal.redirect_uri,
+            card=patron.card,
+            pin=patron.pin,
+            scope="openid",
+        )
+        page = await other.get("/logout", params={"id_token_hint": tokens["id_token"]})
+    assert page.status_code == 200 and "Sign out?" in page.text

@@ -18,6 +18,11 @@ def async_url(url: str) -> str:
     backend = parsed.get_backend_name()
     if backend not in _ASYNC_DRIVERS:
         raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    if backend == "postgresql" and "sslmode" in parsed.query:
+        # libpq spells it sslmode=; asyncpg takes the same values as ssl=.
+        query = dict(parsed.query)
+        query["ssl"] = query.pop("sslmode")
+        parsed = parsed.set(query=query)
     return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
 
 

@@ -15,7 +15,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jws import extract_compact
-from sqlalchemy import delete, insert
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from libgate.db import Database
@@ -24,7 +24,7 @@ from libgate.oidc._clients import Client, ClientRegistry
 from libgate.oidc._errors import InvalidClient, InvalidRequest
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-_ASSERTION_ALGS = ["ES256", "RS256", "PS256", "EdDSA"]
+ASSERTION_ALGS = ["ES256", "RS256", "PS256", "EdDSA"]
 _MAX_ASSERTION_LIFETIME = 300
 
 
@@ -93,7 +93,7 @@ class ClientAuthenticator:
             token = jwt.decode(
                 assertion,
                 KeySet.import_key_set(cast(KeySetSerialization, client.jwks)),
-                algorithms=_ASSERTION_ALGS,
+                algorithms=ASSERTION_ALGS,
             )
         except (JoseError, ValueError) as exc:
             raise InvalidClient("client assertion signature does not verify") from exc
@@ -114,11 +114,6 @@ class ClientAuthenticator:
     async def _remember_jti(self, client_id: str, jti: str, exp: float) -> None:
         try:
             async with self._database.transaction() as connection:
-                await connection.execute(
-                    delete(client_assertion_jtis).where(
-                        client_assertion_jtis.c.expires_at < time.time()
-                    )
-                )
                 await connection.execute(
                     insert(client_assertion_jtis).values(
                         client_id=client_id, jti=jti, expires_at=exp

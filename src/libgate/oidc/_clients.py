@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from libgate.db import Database
-from libgate.db.tables import oidc_clients
+from libgate.db.tables import consents, grants, oidc_clients
 from libgate.oidc._keys import SUPPORTED_ALGS
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -200,9 +200,16 @@ class ClientRegistry:
         return [_row_to_client(r) for r in rows]
 
     async def remove(self, client_id: str) -> bool:
+        """Forget a client: its tokens stop working and residents' consents to it go."""
         async with self._database.transaction() as connection:
             result = await connection.execute(
                 delete(oidc_clients).where(oidc_clients.c.client_id == client_id)
+            )
+            await connection.execute(delete(consents).where(consents.c.client_id == client_id))
+            await connection.execute(
+                update(grants)
+                .where(grants.c.client_id == client_id, grants.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
             )
         self._cache.pop(client_id, None)
         return bool(result.rowcount)

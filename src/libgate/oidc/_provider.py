@@ -22,7 +22,7 @@ from libgate.oidc._authorize import (
     redirect_with,
 )
 from libgate.oidc._claims import claims_supported, patron_claims
-from libgate.oidc._client_auth import ClientAuthenticator
+from libgate.oidc._client_auth import ASSERTION_ALGS, ClientAuthenticator
 from libgate.oidc._clients import KNOWN_SCOPES, Client, ClientRegistry
 from libgate.oidc._consent import ConsentStore
 from libgate.oidc._errors import InvalidRequest, InvalidToken, OAuthError
@@ -56,6 +56,17 @@ class ShowConsent:
 
 
 Step = RedirectTo | ShowSignIn | ShowConsent
+
+
+@dataclass(frozen=True)
+class LogoutRequest:
+    client: Client | None
+    target: str | None
+    hint_sid: str | None
+
+    def names_session(self, session: BrowserSession) -> bool:
+        """The id_token_hint was issued in this very session (so no need to ask)."""
+        return self.hint_sid is not None and self.hint_sid == session.sid
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ class OpenIDProvider:
             "subject_types_supported": ["pairwise", "public"],
             "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),
             "token_endpoint_auth_methods_supported": auth_methods,
-            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256"],
+            "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
             "revocation_endpoint_auth_methods_supported": auth_methods,
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "code_challenge_methods_supported": ["S256"],
@@ -186,7 +197,6 @@ class OpenIDProvider:
         request_id = secrets.token_urlsafe(24)
         now = time.time()
         async with self._database.transaction() as connection:
-            await connection.execute(delete(auth_requests).where(auth_requests.c.expires_at < now))
             await connection.execute(
                 insert(auth_requests).values(
                     id=request_id,
@@ -316,6 +326,15 @@ class OpenIDProvider:
             )
         )
 
+    async def purge_expired(self) -> None:
+        """Delete expired codes, tokens, grants, sessions and unfinished sign-ins."""
+        await self.tokens.purge_expired()
+        await self.sessions.purge_expired()
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                delete(auth_requests).where(auth_requests.c.expires_at < time.time())
+            )
+
     # ---- back channel -----------------------------------------------------------------
 
     async def token(
@@ -375,10 +394,12 @@ class OpenIDProvider:
 
     # ---- signing out ------------------------------------------------------------------
 
-    async def logout_target(self, params: Mapping[str, str]) -> tuple[Client | None, str | None]:
-        """RP-Initiated Logout 1.0: which client asks, and where to send the browser after.
-        Raises InvalidRequest for a hint that is not ours or a target not registered."""
+    async def logout_request(self, params: Mapping[str, str]) -> LogoutRequest:
+        """RP-Initiated Logout 1.0: which client asks, for which session, and where to send
+        the browser after. Raises InvalidRequest for a hint that is not ours or a target
+        that is not registered."""
         client: Client | None = None
+        hint_sid: str | None = None
         hint = params.get("id_token_hint")
         if hint:
             try:
@@ -388,6 +409,7 @@ class OpenIDProvider:
             if claims.get("iss") != self.issuer:
                 raise InvalidRequest("id_token_hint was not issued by this provider")
             client = await self.clients.get(str(claims.get("aud")))
+            hint_sid = claims.get("sid")
         client_id = params.get("client_id")
         if client_id:
             named = await self.clients.get(client_id)
@@ -395,11 +417,11 @@ class OpenIDProvider:
                 raise InvalidRequest("client_id does not match id_token_hint")
             client = named
         target = params.get("post_logout_redirect_uri")
-        if target is None:
-            return client, None
-        if client is None or target not in client.post_logout_redirect_uris:
-            raise InvalidRequest("post_logout_redirect_uri is not registered for this client")
-        return client, redirect_with(target, {"state": params.get("state")})
+        if target is not None:
+            if client is None or target not in client.post_logout_redirect_uris:
+                raise InvalidRequest("post_logout_redirect_uri is not registered for this client")
+            target = redirect_with(target, {"state": params.get("state")})
+        return LogoutRequest(client, target, hint_sid)
 
     async def sign_out(self, cookie_value: str | None, ip: str, client: Client | None) -> None:
         card = await self.sessions.end(cookie_value=cookie_value) if cookie_value else None

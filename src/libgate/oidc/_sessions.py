@@ -91,3 +91,13 @@ class SessionStore:
             card = await connection.scalar(select(browser_sessions.c.card).where(condition))
             await connection.execute(delete(browser_sessions).where(condition))
         return card
+
+    async def purge_expired(self) -> None:
+        now = time.time()
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                delete(browser_sessions).where(
+                    (browser_sessions.c.expires_at < now)
+                    | (browser_sessions.c.last_seen < now - self._settings.idle_timeout)
+                )
+            )

@@ -13,12 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.config import TokenSettings
 from libgate.db import Database
-from libgate.db.tables import auth_codes, grants, refresh_tokens, revoked_access_tokens
+from libgate.db.tables import (
+    auth_codes,
+    client_assertion_jtis,
+    grants,
+    refresh_tokens,
+    revoked_access_tokens,
+)
 from libgate.oidc._authorize import AuthorizationRequest
 from libgate.oidc._clients import Client
 from libgate.oidc._errors import InvalidGrant, InvalidRequest, InvalidToken, OAuthError
@@ -51,6 +57,7 @@ class GrantInfo:
     sid: str | None
     scopes: frozenset[str]
     auth_time: float
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,13 @@ class TokenService:
         if row is None:
             return None
         return GrantInfo(
-            row.id, row.client_id, row.card, row.sid, frozenset(row.scopes), row.auth_time
+            row.id,
+            row.client_id,
+            row.card,
+            row.sid,
+            frozenset(row.scopes),
+            row.auth_time,
+            row.created_at,
         )
 
     async def _revoke_grant(self, connection: AsyncConnection, grant_id: str) -> None:
@@ -205,7 +218,10 @@ class TokenService:
                     token_hash=_digest(refresh_token),
                     grant_id=grant.id,
                     client_id=client.client_id,
-                    expires_at=now + self._settings.refresh_token_ttl,
+                    expires_at=min(
+                        now + self._settings.refresh_token_ttl,
+                        grant.created_at + self._settings.grant_lifetime,
+                    ),
                 )
             )
             response["refresh_token"] = refresh_token
@@ -482,6 +498,28 @@ class TokenService:
         if client_id is not None:
             condition &= grants.c.client_id == client_id
         await connection.execute(update(grants).where(condition).values(revoked_at=time.time()))
+
+    async def purge_expired(self) -> None:
+        """Delete what can no longer be used. Codes are kept an hour past expiry so that a
+        late replay is still recognised (and revokes its grant)."""
+        now = time.time()
+        async with self._database.transaction() as connection:
+            await connection.execute(delete(auth_codes).where(auth_codes.c.expires_at < now - 3600))
+            await connection.execute(
+                delete(refresh_tokens).where(refresh_tokens.c.expires_at < now)
+            )
+            await connection.execute(
+                delete(revoked_access_tokens).where(revoked_access_tokens.c.expires_at < now)
+            )
+            await connection.execute(
+                delete(client_assertion_jtis).where(client_assertion_jtis.c.expires_at < now)
+            )
+            await connection.execute(
+                delete(grants).where(
+                    (grants.c.revoked_at < now - self._settings.access_token_ttl)
+                    | (grants.c.created_at < now - self._settings.grant_lifetime)
+                )
+            )
 
 
 class _Misuse(Exception):

@@ -12,6 +12,9 @@ from libgate.config import ThrottleSettings
 from libgate.db import Database
 from libgate.db.tables import lockouts, pin_failures
 
+# How long after a lockout ends a new one still counts as a repeat (and doubles).
+_REPEAT_WINDOW = 86_400
+
 
 @dataclass(frozen=True)
 class Lockout:
@@ -97,8 +100,8 @@ class PinGuard:
                 select(lockouts).where(lockouts.c.key == key).with_for_update()
             )
         ).first()
-        # A repeat offence within a day of the last lockout doubles the wait.
-        level = previous.level + 1 if previous and now - previous.until < 86_400 else 0
+        # A repeat offence soon after the last lockout doubles the wait.
+        level = previous.level + 1 if previous and now - previous.until < _REPEAT_WINDOW else 0
         duration = min(
             self._settings.lockout_seconds * 2**level, self._settings.max_lockout_seconds
         )
@@ -139,10 +142,13 @@ class PinGuard:
             await connection.execute(delete(pin_failures).where(pin_failures.c.key == key))
         return bool(removed.rowcount)
 
-    async def purge_old_failures(self) -> None:
+    async def purge_expired(self) -> None:
+        """Forget failures outside the window and lockouts too old to count as repeats."""
+        now = self._clock()
         async with self._database.transaction() as connection:
             await connection.execute(
-                delete(pin_failures).where(
-                    pin_failures.c.at < self._clock() - self._settings.window_seconds
-                )
+                delete(pin_failures).where(pin_failures.c.at < now - self._settings.window_seconds)
+            )
+            await connection.execute(
+                delete(lockouts).where(lockouts.c.until < now - _REPEAT_WINDOW)
             )

@@ -163,9 +163,15 @@ class AuditTrail:
     async def verify(self) -> tuple[int, ChainBreak | None]:
         """Walk the chain from the start; return how many entries checked out and the first
         break, if any. A deleted entry shows as a gap; an edited one as a hash mismatch; a
-        deleted last entry as a head that points past the end."""
+        deleted last entry as a head that points past the end. Entries appended while the
+        check runs are left for the next check."""
+        async with self._database.read() as connection:
+            head = (await connection.execute(select(audit_head))).first()
+        head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
         expected_prev, expected_seq, count = GENESIS, 1, 0
         async for entry in self.entries():
+            if entry.seq > head_seq:
+                break
             if entry.seq != expected_seq:
                 return count, ChainBreak(expected_seq, "entry missing (deleted)")
             if entry.prev_hash != expected_prev:
@@ -183,8 +189,6 @@ class AuditTrail:
             if recomputed != entry.hash:
                 return count, ChainBreak(entry.seq, "content changed after it was written")
             expected_prev, expected_seq, count = entry.hash, entry.seq + 1, count + 1
-        async with self._database.read() as connection:
-            head = (await connection.execute(select(audit_head))).first()
-        if head is not None and (head.seq != count or head.hash != expected_prev):
+        if head_seq != count or head_hash != expected_prev:
             return count, ChainBreak(count + 1, "entry missing (deleted from the end)")
         return count, None

@@ -276,8 +276,9 @@ _LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "sta
 
 
 async def logout(request: Request) -> Response:
-    """RP-Initiated Logout 1.0. With a valid id_token_hint the resident is signed out at
-    once; otherwise libgate asks first, so another site cannot sign them out unawares."""
+    """RP-Initiated Logout 1.0. The resident is signed out at once when the service's
+    id_token_hint names this very session; otherwise libgate asks first, so another site
+    cannot sign them out unawares."""
     provider = _provider(request)
     if request.method == "POST":
         form = await request.form()
@@ -287,11 +288,13 @@ async def logout(request: Request) -> Response:
         params = {k: request.query_params[k] for k in _LOGOUT_PARAMS if k in request.query_params}
         confirmed = False
     try:
-        client, target = await provider.logout_target(params)
+        logout_request = await provider.logout_request(params)
     except InvalidRequest as exc:
         return error_page(request, "This sign-out request is not valid", exc.description)
-    if not confirmed and "id_token_hint" not in params:
+    session = await current_session(request)
+    if session is not None and not confirmed and not logout_request.names_session(session):
         cookies: dict[str, str] = {}
+        client = logout_request.client
         return render(
             request,
             "logout.html",
@@ -302,8 +305,12 @@ async def logout(request: Request) -> Response:
             },
             cookies=cookies,
         )
-    await provider.sign_out(request.cookies.get(SESSION_COOKIE), client_ip(request), client)
-    response = RedirectResponse(target or "/signed-out", status_code=303, headers=NO_STORE)
+    if session is not None:
+        await provider.sign_out(
+            request.cookies.get(SESSION_COOKIE), client_ip(request), logout_request.client
+        )
+    target = logout_request.target or "/signed-out"
+    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from libgate.db._database import Database
 from libgate.db.tables import metadata
 
+# Any fixed number: several instances starting at once take turns to migrate.
+_MIGRATION_LOCK = 4_208_113
+
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=metadata,
