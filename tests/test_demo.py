@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import pins
 from tests.support.flow import csrf_of
 from tests.support.servers import free_port, server_env
 
@@ -43,7 +42,6 @@ def test_the_demo_prints_its_cards_and_a_link_that_signs_in_end_to_end(
         link = re.search(r"Try a complete sign-in: (\S+)", output)
         assert link and link.group(1) == f"http://127.0.0.1:{port}/demo/start"
         card, pin, name, _ = next(row for row in cards if not row[3])
-        pins.remember(pin)
 
         with httpx.Client(follow_redirects=False, timeout=20) as browser:
             response = browser.get(link.group(1))

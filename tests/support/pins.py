@@ -1,7 +1,8 @@
 """Every PIN the suite types, so the last test can prove none of them leaked anywhere.
 
 Test PINs are distinctive (letters around random digits) so that finding one in a log or a
-database dump cannot be a coincidence of timestamps or hash text."""
+database dump cannot be a coincidence of timestamps or hash text. (The demo's 4-digit sample
+PINs are printed by design and are not tracked here.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,3 @@ def new_pin() -> str:
     USED.add(pin)
     return pin
 
-
-def remember(pin: str) -> str:
-    USED.add(pin)
-    return pin
