@@ -3,8 +3,10 @@
 Every setting in ``libgate.config`` is in ``docs/configuration.md`` (with its environment
 variable, default and description) and in the example ``libgate.toml`` (which must parse,
 validate and hold exactly the defaults); every ``libgate`` command and option is in the docs;
-every audit event, scope and claim is documented; the README opens with ``make demo`` and
-``make test``; and links between the documents lead somewhere.
+every audit event, scope, claim and client assertion algorithm is documented, with the
+refresh token lifetimes, the housekeeping interval and the footer's account link as the
+code has them; the README opens with ``make demo`` and ``make test``; and links between the
+documents lead somewhere.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import typer.main
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from libgate.app import _HOUSEKEEPING_SECONDS
 from libgate.cli import app
 from libgate.config import Settings, _env_overrides
 from libgate.oidc import KNOWN_SCOPES
 from libgate.oidc._claims import SCOPE_CLAIMS
+from libgate.oidc._client_auth import ASSERTION_ALGS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -33,6 +37,9 @@ EXAMPLE = ROOT / "libgate.toml"
 CONFIG_DOC = DOCS / "configuration.md"
 OIDC_DOC = DOCS / "integrations" / "openid-connect.md"
 OPERATIONS_DOC = DOCS / "operations.md"
+DEPLOYMENT_DOC = DOCS / "deployment.md"
+PRIVACY_DOC = DOCS / "privacy" / "front-door.md"
+BASE_TEMPLATE = ROOT / "src" / "libgate" / "web" / "templates" / "base.html"
 
 
 def _settings_fields(
@@ -201,6 +208,42 @@ def test_every_scope_and_claim_is_documented() -> None:
     names = {*KNOWN_SCOPES, *(claim for claims in SCOPE_CLAIMS.values() for claim in claims)}
     missing = sorted(name for name in names if f"`{name}`" not in text)
     assert not missing, f"docs/integrations/openid-connect.md does not mention {missing}"
+
+
+def test_client_assertion_algorithms_are_documented() -> None:
+    text = OIDC_DOC.read_text(encoding="utf-8")
+    missing = [alg for alg in ASSERTION_ALGS if f"`{alg}`" not in text]
+    assert not missing, f"docs/integrations/openid-connect.md does not list {missing}"
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_refresh_token_lifetimes_match_the_defaults() -> None:
+    tokens = Settings.model_validate({}).tokens
+    section = _section(OIDC_DOC.read_text(encoding="utf-8"), "## Refresh tokens")
+    for seconds in (tokens.refresh_token_ttl, tokens.grant_lifetime):
+        assert seconds % 86_400 == 0
+        assert f"{seconds // 86_400} days" in section, (
+            f"the refresh token section does not say {seconds // 86_400} days"
+        )
+
+
+def test_housekeeping_interval_matches_the_code() -> None:
+    every = f"every {_HOUSEKEEPING_SECONDS // 60} minutes"
+    for document in (DEPLOYMENT_DOC, PRIVACY_DOC):
+        text = " ".join(document.read_text(encoding="utf-8").split())
+        assert every in text, f"{document.name} does not say housekeeping runs {every}"
+
+
+def test_account_link_in_the_footer_is_quoted_as_residents_see_it() -> None:
+    footer = re.search(r'<a href="/account">([^<]+)</a>', BASE_TEMPLATE.read_text(encoding="utf-8"))
+    assert footer, "the page footer no longer links to /account"
+    text = " ".join(PRIVACY_DOC.read_text(encoding="utf-8").split())
+    assert f'"{footer.group(1)}"' in text, "the privacy page misquotes the footer link"
 
 
 # ---- the README and links ----------------------------------------------------------------

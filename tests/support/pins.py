@@ -15,4 +15,3 @@ def new_pin() -> str:
     pin = f"Kq{secrets.randbelow(10**8):08d}Zx"
     USED.add(pin)
     return pin
-
