@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from libgate.db.tables import auth_codes, browser_sessions, grants, refresh_tokens
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident
-from tests.support.flow import sign_in
+from tests.support.flow import tokens_for
 
 
 async def _count(services: Services, table) -> int:  # type: ignore[no-untyped-def]
@@ -21,23 +21,7 @@ async def _count(services: Services, table) -> int:  # type: ignore[no-untyped-d
 async def test_expired_tokens_sessions_and_codes_are_deleted_live_ones_kept(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-    )
-    await http.post(
-        "/token",
-        auth=portal.auth,
-        data={
-            "grant_type": "authorization_code",
-            "code": flow.code,
-            "redirect_uri": portal.redirect_uri,
-            "code_verifier": flow.verifier,
-        },
-    )
+    await tokens_for(http, portal, patron)
     await services.purge_expired()
     assert [
         await _count(services, t) for t in (auth_codes, refresh_tokens, browser_sessions, grants)

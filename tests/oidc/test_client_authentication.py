@@ -12,54 +12,44 @@ from joserfc.jwk import ECKey, KeySet
 
 from libgate.services import Services
 from tests.conftest import ISSUER, RegisteredClient, Resident, register
-from tests.support.flow import authorize_url, sign_in
+from tests.support.flow import authorize_url, code_grant, sign_in, tokens_for
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-
-async def _code(http: httpx.AsyncClient, client: RegisteredClient, patron: Resident):  # type: ignore[no-untyped-def]
-    return await sign_in(
-        http,
-        client_id=client.client_id,
-        redirect_uri=client.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-    )
 
 
 async def test_client_secret_post(
     http: httpx.AsyncClient, services: Services, patron: Resident
 ) -> None:
     client = await register(services, auth_method="client_secret_post")
-    flow = await _code(http, client, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": client.redirect_uri,
-        "code_verifier": flow.verifier,
-        "client_id": client.client_id,
-        "client_secret": client.secret,
-    }
+    flow = await sign_in(http, client, patron)
+    data = code_grant(client, flow, client_id=client.client_id, client_secret=client.secret)
     assert (await http.post("/token", data=data)).status_code == 200
 
 
 async def test_a_client_must_use_the_method_it_registered(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    flow = await _code(http, portal, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": portal.redirect_uri,
-        "code_verifier": flow.verifier,
-        "client_id": portal.client_id,
-        "client_secret": portal.secret,
-    }
+    flow = await sign_in(http, portal, patron)
+    data = code_grant(portal, flow, client_id=portal.client_id, client_secret=portal.secret)
     response = await http.post("/token", data=data)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
-def _assertion(key: ECKey, client_id: str, *, audience: str = f"{ISSUER}/token") -> str:
+async def _register_key_holder(services: Services) -> tuple[ECKey, RegisteredClient]:
+    """E-magazines, registered for private_key_jwt with the public half of its own key."""
+    key = ECKey.generate_key("P-256", parameters={"kid": "vendor-key"})
+    client = await register(
+        services,
+        "E-magazines",
+        "https://emags.example.com/cb",
+        auth_method="private_key_jwt",
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
+    return key, client
+
+
+def _assertion(key: ECKey, client_id: str, *, audience: str = f"{ISSUER}/token") -> dict[str, str]:
+    """The client_assertion form fields of a private_key_jwt client, signed with ``key``."""
     now = int(time.time())
     claims = {
         "iss": client_id,
@@ -69,34 +59,23 @@ def _assertion(key: ECKey, client_id: str, *, audience: str = f"{ISSUER}/token")
         "exp": now + 60,
         "jti": secrets.token_urlsafe(12),
     }
-    return jwt.encode({"alg": "ES256", "kid": "vendor-key"}, claims, key)
+    return {
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": jwt.encode({"alg": "ES256", "kid": "vendor-key"}, claims, key),
+    }
 
 
 async def test_private_key_jwt_signs_the_client_in_once_per_assertion(
     http: httpx.AsyncClient, services: Services, patron: Resident
 ) -> None:
-    key = ECKey.generate_key("P-256", parameters={"kid": "vendor-key"})
-    client = await register(
-        services,
-        "E-magazines",
-        "https://emags.example.com/cb",
-        auth_method="private_key_jwt",
-        jwks={"keys": [key.as_dict(private=False)]},
-    )
-    flow = await _code(http, client, patron)
+    key, client = await _register_key_holder(services)
+    flow = await sign_in(http, client, patron)
     assertion = _assertion(key, client.client_id)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": client.redirect_uri,
-        "code_verifier": flow.verifier,
-        "client_assertion_type": JWT_BEARER,
-        "client_assertion": assertion,
-    }
+    data = code_grant(client, flow, **assertion)
     assert (await http.post("/token", data=data)).status_code == 200
 
-    flow = await _code(http, client, patron)
-    replayed = {**data, "code": flow.code, "code_verifier": flow.verifier}
+    flow = await sign_in(http, client, patron)
+    replayed = code_grant(client, flow, **assertion)
     response = await http.post("/token", data=replayed)
     assert response.status_code == 401 and "already used" in response.json()["error_description"]
 
@@ -104,24 +83,10 @@ async def test_private_key_jwt_signs_the_client_in_once_per_assertion(
 async def test_private_key_jwt_signed_by_another_key_is_refused(
     http: httpx.AsyncClient, services: Services, patron: Resident
 ) -> None:
-    key = ECKey.generate_key("P-256", parameters={"kid": "vendor-key"})
-    client = await register(
-        services,
-        "E-magazines",
-        "https://emags.example.com/cb",
-        auth_method="private_key_jwt",
-        jwks={"keys": [key.as_dict(private=False)]},
-    )
+    _, client = await _register_key_holder(services)
     impostor = ECKey.generate_key("P-256", parameters={"kid": "vendor-key"})
-    flow = await _code(http, client, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": client.redirect_uri,
-        "code_verifier": flow.verifier,
-        "client_assertion_type": JWT_BEARER,
-        "client_assertion": _assertion(impostor, client.client_id),
-    }
+    flow = await sign_in(http, client, patron)
+    data = code_grant(client, flow, **_assertion(impostor, client.client_id))
     response = await http.post("/token", data=data)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
@@ -129,23 +94,9 @@ async def test_private_key_jwt_signed_by_another_key_is_refused(
 async def test_private_key_jwt_for_another_audience_is_refused(
     http: httpx.AsyncClient, services: Services, patron: Resident
 ) -> None:
-    key = ECKey.generate_key("P-256", parameters={"kid": "vendor-key"})
-    client = await register(
-        services,
-        "E-magazines",
-        "https://emags.example.com/cb",
-        auth_method="private_key_jwt",
-        jwks={"keys": [key.as_dict(private=False)]},
-    )
-    flow = await _code(http, client, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": client.redirect_uri,
-        "code_verifier": flow.verifier,
-        "client_assertion_type": JWT_BEARER,
-        "client_assertion": _assertion(key, client.client_id, audience="https://other"),
-    }
+    key, client = await _register_key_holder(services)
+    flow = await sign_in(http, client, patron)
+    data = code_grant(client, flow, **_assertion(key, client.client_id, audience="https://other"))
     assert (await http.post("/token", data=data)).status_code == 401
 
 
@@ -160,14 +111,8 @@ async def test_public_clients_must_use_pkce(
     response = await http.get(without_pkce)
     assert "error=invalid_request" in response.headers["location"]
 
-    flow = await _code(http, app_client, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "client_id": app_client.client_id,
-        "redirect_uri": app_client.redirect_uri,
-        "code_verifier": flow.verifier,
-    }
+    flow = await sign_in(http, app_client, patron)
+    data = code_grant(app_client, flow, client_id=app_client.client_id)
     tokens = (await http.post("/token", data=data)).json()
     # Public clients get a refresh token only when they ask for offline access.
     assert "access_token" in tokens and "refresh_token" not in tokens
@@ -179,18 +124,6 @@ async def test_a_client_can_ask_for_rs256_id_tokens(
     client = await register(
         services, "Old platform", "https://old.example.com/cb", id_token_alg="RS256"
     )
-    flow = await _code(http, client, patron)
-    tokens = (
-        await http.post(
-            "/token",
-            auth=client.auth,
-            data={
-                "grant_type": "authorization_code",
-                "code": flow.code,
-                "redirect_uri": client.redirect_uri,
-                "code_verifier": flow.verifier,
-            },
-        )
-    ).json()
+    tokens = await tokens_for(http, client, patron)
     keys = KeySet.import_key_set((await http.get("/jwks")).json())
     assert jwt.decode(tokens["id_token"], keys).header["alg"] == "RS256"

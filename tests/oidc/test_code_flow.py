@@ -7,55 +7,32 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.conftest import ISSUER, RegisteredClient, Resident
-from tests.support.flow import sign_in
-
-
-async def _tokens(http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident) -> dict:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid profile email library",
-    )
-    assert flow.params["iss"] == ISSUER  # RFC 9207
-    assert flow.params["state"] == flow.state
-    response = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={
-            "grant_type": "authorization_code",
-            "code": flow.code,
-            "redirect_uri": portal.redirect_uri,
-            "code_verifier": flow.verifier,
-        },
-    )
-    assert response.status_code == 200, response.text
-    assert response.headers["cache-control"] == "no-store"
-    body = response.json()
-    body["_nonce"] = flow.nonce
-    return body
+from tests.support.flow import redeem, sign_in, userinfo
 
 
 async def test_resident_signs_in_and_the_portal_gets_verified_tokens(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    tokens = await _tokens(http, portal, patron)
+    flow = await sign_in(http, portal, patron, scope="openid profile email library")
+    assert flow.params["iss"] == ISSUER  # RFC 9207
+    assert flow.params["state"] == flow.state
+    response = await redeem(http, portal, flow)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    tokens = response.json()
+
     keys = KeySet.import_key_set((await http.get("/jwks")).json())
     id_token = jwt.decode(tokens["id_token"], keys)
     assert id_token.header["alg"] == "ES256"
     claims = id_token.claims
     assert claims["iss"] == ISSUER and claims["aud"] == portal.client_id
-    assert claims["nonce"] == tokens["_nonce"]
+    assert claims["nonce"] == flow.nonce
     assert patron.card not in claims["sub"]
     assert tokens["token_type"] == "Bearer" and "refresh_token" in tokens
 
-    userinfo = await http.get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert userinfo.status_code == 200
-    assert userinfo.json() == {
+    details = await userinfo(http, tokens["access_token"])
+    assert details.status_code == 200
+    assert details.json() == {
         "sub": claims["sub"],
         "name": patron.name,
         "email": patron.email,

@@ -10,20 +10,13 @@ from sqlalchemy import update
 from libgate.db.tables import browser_sessions
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident, register
-from tests.support.flow import authorize_url, query_of, sign_in
+from tests.support.flow import authorize_url, query_of, refresh, sign_in, tokens_for, userinfo
 
 
 async def test_consent_is_remembered_and_the_next_sign_in_goes_straight_back(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid profile",
-    )
+    await sign_in(http, portal, patron, scope="openid profile")
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid profile")
     again = await http.get(url)
     assert again.headers["location"].startswith(portal.redirect_uri)
@@ -34,42 +27,21 @@ async def test_consent_is_remembered_and_the_next_sign_in_goes_straight_back(
 async def test_a_resident_who_declines_sends_access_denied_back(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        consent=False,
-    )
+    flow = await sign_in(http, portal, patron, consent=False)
     assert flow.params["error"] == "access_denied" and flow.params["state"] == flow.state
 
 
 async def test_openid_alone_needs_no_consent_screen(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
+    flow = await sign_in(http, portal, patron, scope="openid")
     assert "code" in flow.params
 
 
 async def test_one_sign_in_serves_a_second_service(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
+    await sign_in(http, portal, patron, scope="openid")
     vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
     url, *_ = authorize_url(vendor.client_id, vendor.redirect_uri, "openid")
     response = await http.get(url)
@@ -87,14 +59,7 @@ async def test_prompt_none_without_a_session_answers_login_required(
 async def test_prompt_none_without_consent_answers_consent_required(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
+    await sign_in(http, portal, patron, scope="openid")
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid email", prompt="none")
     response = await http.get(url)
     assert query_of(response.headers["location"])["error"] == "consent_required"
@@ -103,14 +68,7 @@ async def test_prompt_none_without_consent_answers_consent_required(
 async def test_prompt_login_asks_for_the_card_again(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
+    await sign_in(http, portal, patron, scope="openid")
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="login")
     assert (await http.get(url)).headers["location"].startswith("/signin/")
 
@@ -119,62 +77,18 @@ async def test_a_client_gets_only_the_scopes_its_registration_allows(
     http: httpx.AsyncClient, services: Services, patron: Resident
 ) -> None:
     vendor = await register(services, "Newspapers", "https://news.example.com/cb", scopes=[])
-    flow = await sign_in(
-        http,
-        client_id=vendor.client_id,
-        redirect_uri=vendor.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid profile email library",
-    )
-    tokens = (
-        await http.post(
-            "/token",
-            auth=vendor.auth,
-            data={
-                "grant_type": "authorization_code",
-                "code": flow.code,
-                "redirect_uri": vendor.redirect_uri,
-                "code_verifier": flow.verifier,
-            },
-        )
-    ).json()
+    tokens = await tokens_for(http, vendor, patron, scope="openid profile email library")
     assert tokens["scope"] == "openid"
-    userinfo = await http.get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert set(userinfo.json()) == {"sub"}
+    assert set((await userinfo(http, tokens["access_token"])).json()) == {"sub"}
 
 
 async def test_withdrawing_consent_revokes_the_services_tokens(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-    )
-    tokens = (
-        await http.post(
-            "/token",
-            auth=portal.auth,
-            data={
-                "grant_type": "authorization_code",
-                "code": flow.code,
-                "redirect_uri": portal.redirect_uri,
-                "code_verifier": flow.verifier,
-            },
-        )
-    ).json()
+    tokens = await tokens_for(http, portal, patron)
     assert await services.provider.withdraw_consent(patron.card, portal.client_id, "10.0.0.1")
-    refresh = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-    )
-    assert refresh.json()["error"] == "invalid_grant"
+    refreshed = await refresh(http, portal, tokens["refresh_token"])
+    assert refreshed.json()["error"] == "invalid_grant"
     events = [entry.event async for entry in services.audit.entries()]
     assert "consent.withdrawn" in events
 
@@ -185,30 +99,8 @@ async def test_pairwise_subjects_differ_between_services_and_never_show_the_card
     vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
     subjects = []
     for client in (portal, vendor):
-        flow = await sign_in(
-            http,
-            client_id=client.client_id,
-            redirect_uri=client.redirect_uri,
-            card=patron.card,
-            pin=patron.pin,
-            scope="openid",
-        )
-        tokens = (
-            await http.post(
-                "/token",
-                auth=client.auth,
-                data={
-                    "grant_type": "authorization_code",
-                    "code": flow.code,
-                    "redirect_uri": client.redirect_uri,
-                    "code_verifier": flow.verifier,
-                },
-            )
-        ).json()
-        info = await http.get(
-            "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-        )
-        subjects.append(info.json()["sub"])
+        tokens = await tokens_for(http, client, patron, scope="openid")
+        subjects.append((await userinfo(http, tokens["access_token"])).json()["sub"])
     assert subjects[0] != subjects[1]
     assert all(patron.card not in subject for subject in subjects)
 
@@ -216,26 +108,7 @@ async def test_pairwise_subjects_differ_between_services_and_never_show_the_card
 async def test_rp_initiated_logout_with_an_id_token_hint_returns_to_the_service(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
-    tokens = (
-        await http.post(
-            "/token",
-            auth=portal.auth,
-            data={
-                "grant_type": "authorization_code",
-                "code": flow.code,
-                "redirect_uri": portal.redirect_uri,
-                "code_verifier": flow.verifier,
-            },
-        )
-    ).json()
+    tokens = await tokens_for(http, portal, patron, scope="openid")
     response = await http.get(
         "/logout",
         params={
@@ -266,14 +139,7 @@ async def test_logout_refuses_an_unregistered_return_address(
 async def test_logout_without_a_hint_asks_the_resident_first(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
+    await sign_in(http, portal, patron, scope="openid")
     page = await http.get("/logout")
     assert page.status_code == 200 and "Sign out?" in page.text
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="none")
@@ -283,14 +149,7 @@ async def test_logout_without_a_hint_asks_the_resident_first(
 async def test_an_idle_session_ends_and_the_resident_signs_in_again(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
+    await sign_in(http, portal, patron, scope="openid")
     idle = services.settings.sessions.idle_timeout
     async with services.database.transaction() as connection:
         await connection.execute(update(browser_sessions).values(last_seen=time.time() - idle - 1))
@@ -301,35 +160,9 @@ async def test_an_idle_session_ends_and_the_resident_signs_in_again(
 async def test_a_hint_from_another_session_does_not_sign_the_resident_out_unasked(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, app: object
 ) -> None:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-        scope="openid",
-    )
-    tokens = (
-        await http.post(
-            "/token",
-            auth=portal.auth,
-            data={
-                "grant_type": "authorization_code",
-                "code": flow.code,
-                "redirect_uri": portal.redirect_uri,
-                "code_verifier": flow.verifier,
-            },
-        )
-    ).json()
+    tokens = await tokens_for(http, portal, patron, scope="openid")
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url=str(http.base_url)) as other:
-        await sign_in(
-            other,
-            client_id=portal.client_id,
-            redirect_uri=portal.redirect_uri,
-            card=patron.card,
-            pin=patron.pin,
-            scope="openid",
-        )
+        await sign_in(other, portal, patron, scope="openid")
         page = await other.get("/logout", params={"id_token_hint": tokens["id_token"]})
     assert page.status_code == 200 and "Sign out?" in page.text

@@ -11,30 +11,15 @@ from sqlalchemy import update
 from libgate.db.tables import auth_codes
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident, register
-from tests.support.flow import FlowResult, authorize_url, sign_in
-
-
-async def _flow(http: httpx.AsyncClient, client: RegisteredClient, patron: Resident) -> FlowResult:
-    return await sign_in(
-        http,
-        client_id=client.client_id,
-        redirect_uri=client.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-    )
-
-
-async def _redeem(
-    http: httpx.AsyncClient, client: RegisteredClient, flow: FlowResult, **changes: str
-) -> httpx.Response:
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": client.redirect_uri,
-        "code_verifier": flow.verifier,
-        **changes,
-    }
-    return await http.post("/token", auth=client.auth, data=data)
+from tests.support.flow import (
+    authorize_url,
+    code_grant,
+    redeem,
+    refresh,
+    sign_in,
+    tokens_for,
+    userinfo,
+)
 
 
 def _error(response: httpx.Response) -> str:
@@ -68,45 +53,34 @@ async def test_an_unknown_client_gets_an_error_page(http: httpx.AsyncClient) -> 
 async def test_a_replayed_code_is_refused_and_revokes_the_tokens_from_its_first_use(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    flow = await _flow(http, portal, patron)
-    first = await _redeem(http, portal, flow)
+    flow = await sign_in(http, portal, patron)
+    first = await redeem(http, portal, flow)
     assert first.status_code == 200
     tokens = first.json()
 
-    replay = await _redeem(http, portal, flow)
+    replay = await redeem(http, portal, flow)
     assert replay.status_code == 400 and _error(replay) == "invalid_grant"
 
-    userinfo = await http.get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert userinfo.status_code == 401
-    assert 'error="invalid_token"' in userinfo.headers["www-authenticate"]
-    refresh = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-    )
-    assert refresh.status_code == 400 and _error(refresh) == "invalid_grant"
+    details = await userinfo(http, tokens["access_token"])
+    assert details.status_code == 401
+    assert 'error="invalid_token"' in details.headers["www-authenticate"]
+    refreshed = await refresh(http, portal, tokens["refresh_token"])
+    assert refreshed.status_code == 400 and _error(refreshed) == "invalid_grant"
 
 
 async def test_a_wrong_pkce_verifier_is_refused(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    flow = await _flow(http, portal, patron)
-    response = await _redeem(http, portal, flow, code_verifier="x" * 50)
+    flow = await sign_in(http, portal, patron)
+    response = await redeem(http, portal, flow, code_verifier="x" * 50)
     assert response.status_code == 400 and _error(response) == "invalid_grant"
 
 
 async def test_a_missing_pkce_verifier_is_refused(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    flow = await _flow(http, portal, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": portal.redirect_uri,
-    }
-    response = await http.post("/token", auth=portal.auth, data=data)
+    flow = await sign_in(http, portal, patron)
+    response = await redeem(http, portal, flow, code_verifier=None)
     assert response.status_code == 400 and _error(response) == "invalid_grant"
 
 
@@ -129,35 +103,30 @@ async def test_a_plain_pkce_challenge_is_refused_at_the_authorization_endpoint(
 async def test_a_wrong_client_secret_is_refused_with_invalid_client(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    flow = await _flow(http, portal, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": portal.redirect_uri,
-        "code_verifier": flow.verifier,
-    }
+    flow = await sign_in(http, portal, patron)
+    data = code_grant(portal, flow)
     response = await http.post("/token", auth=(portal.client_id, "not-the-secret"), data=data)
     assert response.status_code == 401 and _error(response) == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic")
     # The code is still good for the real client: a wrong guess must not burn it.
-    assert (await _redeem(http, portal, flow)).status_code == 200
+    assert (await redeem(http, portal, flow)).status_code == 200
 
 
 async def test_an_expired_code_is_refused(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    flow = await _flow(http, portal, patron)
+    flow = await sign_in(http, portal, patron)
     async with services.database.transaction() as connection:
         await connection.execute(update(auth_codes).values(expires_at=0))
-    response = await _redeem(http, portal, flow)
+    response = await redeem(http, portal, flow)
     assert response.status_code == 400 and _error(response) == "invalid_grant"
 
 
 async def test_a_code_is_bound_to_its_redirect_uri(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    flow = await _flow(http, portal, patron)
-    response = await _redeem(http, portal, flow, redirect_uri="https://portal.example.org/other")
+    flow = await sign_in(http, portal, patron)
+    response = await redeem(http, portal, flow, redirect_uri="https://portal.example.org/other")
     assert response.status_code == 400 and _error(response) == "invalid_grant"
 
 
@@ -165,37 +134,25 @@ async def test_a_code_presented_by_another_client_is_refused(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
     vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
-    flow = await _flow(http, portal, patron)
-    data = {
-        "grant_type": "authorization_code",
-        "code": flow.code,
-        "redirect_uri": portal.redirect_uri,
-        "code_verifier": flow.verifier,
-    }
-    response = await http.post("/token", auth=vendor.auth, data=data)
+    flow = await sign_in(http, portal, patron)
+    response = await http.post("/token", auth=vendor.auth, data=code_grant(portal, flow))
     assert response.status_code == 400 and _error(response) == "invalid_grant"
 
 
 async def test_a_reused_refresh_token_is_refused_and_ends_the_grant(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    tokens = (await _redeem(http, portal, await _flow(http, portal, patron))).json()
+    tokens = await tokens_for(http, portal, patron)
     old = tokens["refresh_token"]
-    rotated = await http.post(
-        "/token", auth=portal.auth, data={"grant_type": "refresh_token", "refresh_token": old}
-    )
+    rotated = await refresh(http, portal, old)
     assert rotated.status_code == 200
     new = rotated.json()["refresh_token"]
     assert new != old
 
-    reuse = await http.post(
-        "/token", auth=portal.auth, data={"grant_type": "refresh_token", "refresh_token": old}
-    )
+    reuse = await refresh(http, portal, old)
     assert reuse.status_code == 400 and _error(reuse) == "invalid_grant"
     # Whoever holds the newer token (perhaps the thief) is cut off too.
-    after = await http.post(
-        "/token", auth=portal.auth, data={"grant_type": "refresh_token", "refresh_token": new}
-    )
+    after = await refresh(http, portal, new)
     assert after.status_code == 400 and _error(after) == "invalid_grant"
 
 
@@ -203,14 +160,10 @@ async def test_tokens_presented_by_another_client_are_refused(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
     vendor = await register(services, "E-books", "https://ebooks.example.com/cb")
-    tokens = (await _redeem(http, portal, await _flow(http, portal, patron))).json()
+    tokens = await tokens_for(http, portal, patron)
 
-    refresh = await http.post(
-        "/token",
-        auth=vendor.auth,
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-    )
-    assert refresh.status_code == 400 and _error(refresh) == "invalid_grant"
+    stolen = await refresh(http, vendor, tokens["refresh_token"])
+    assert stolen.status_code == 400 and _error(stolen) == "invalid_grant"
     introspection = await http.post(
         "/introspect", auth=vendor.auth, data={"token": tokens["access_token"]}
     )
@@ -220,11 +173,7 @@ async def test_tokens_presented_by_another_client_are_refused(
     )
     assert revocation.status_code == 400 and _error(revocation) == "unauthorized_client"
     # And the rightful client's token still works after the attempts.
-    own = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-    )
+    own = await refresh(http, portal, tokens["refresh_token"])
     assert own.status_code == 200
 
 

@@ -8,34 +8,13 @@ from joserfc.jwk import KeySet
 
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident
-from tests.support.flow import sign_in
-
-
-async def _tokens(http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident) -> dict:
-    flow = await sign_in(
-        http,
-        client_id=portal.client_id,
-        redirect_uri=portal.redirect_uri,
-        card=patron.card,
-        pin=patron.pin,
-    )
-    response = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={
-            "grant_type": "authorization_code",
-            "code": flow.code,
-            "redirect_uri": portal.redirect_uri,
-            "code_verifier": flow.verifier,
-        },
-    )
-    return dict(response.json())
+from tests.support.flow import refresh, tokens_for, userinfo
 
 
 async def test_introspection_describes_live_tokens_to_their_client(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    tokens = await _tokens(http, portal, patron)
+    tokens = await tokens_for(http, portal, patron)
     access = (
         await http.post("/introspect", auth=portal.auth, data={"token": tokens["access_token"]})
     ).json()
@@ -52,36 +31,26 @@ async def test_introspection_describes_live_tokens_to_their_client(
 async def test_revoking_an_access_token_stops_it_but_not_the_refresh_token(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    tokens = await _tokens(http, portal, patron)
+    tokens = await tokens_for(http, portal, patron)
     response = await http.post(
         "/revoke",
         auth=portal.auth,
         data={"token": tokens["access_token"], "token_type_hint": "access_token"},
     )
     assert response.status_code == 200
-    userinfo = await http.get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert userinfo.status_code == 401
-    refresh = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-    )
-    assert refresh.status_code == 200
+    assert (await userinfo(http, tokens["access_token"])).status_code == 401
+    refreshed = await refresh(http, portal, tokens["refresh_token"])
+    assert refreshed.status_code == 200
 
 
 async def test_revoking_a_refresh_token_ends_the_grant(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    tokens = await _tokens(http, portal, patron)
+    tokens = await tokens_for(http, portal, patron)
     assert (
         await http.post("/revoke", auth=portal.auth, data={"token": tokens["refresh_token"]})
     ).status_code == 200
-    userinfo = await http.get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert userinfo.status_code == 401
+    assert (await userinfo(http, tokens["access_token"])).status_code == 401
     assert "token.revoked" in [entry.event async for entry in services.audit.entries()]
 
 
@@ -94,23 +63,15 @@ async def test_revoking_an_unknown_token_is_not_an_error(
 async def test_a_refresh_cannot_widen_the_scope(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    tokens = await _tokens(http, portal, patron)
-    response = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "scope": "openid profile library",
-        },
-    )
+    tokens = await tokens_for(http, portal, patron)
+    response = await refresh(http, portal, tokens["refresh_token"], scope="openid profile library")
     assert response.json()["error"] == "invalid_scope"
 
 
 async def test_tokens_signed_before_a_key_rotation_still_verify_during_the_overlap(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
-    before = await _tokens(http, portal, patron)
+    before = await tokens_for(http, portal, patron)
     old_kid = jwt.decode(
         before["id_token"], KeySet.import_key_set((await http.get("/jwks")).json())
     ).header["kid"]
@@ -118,16 +79,9 @@ async def test_tokens_signed_before_a_key_rotation_still_verify_during_the_overl
 
     published = KeySet.import_key_set((await http.get("/jwks")).json())
     assert jwt.decode(before["id_token"], published).header["kid"] == old_kid
-    userinfo = await http.get(
-        "/userinfo", headers={"Authorization": f"Bearer {before['access_token']}"}
-    )
-    assert userinfo.status_code == 200
+    assert (await userinfo(http, before["access_token"])).status_code == 200
 
-    after = await http.post(
-        "/token",
-        auth=portal.auth,
-        data={"grant_type": "refresh_token", "refresh_token": before["refresh_token"]},
-    )
+    after = await refresh(http, portal, before["refresh_token"])
     new_kid = jwt.decode(after.json()["id_token"], published).header["kid"]
     assert new_kid != old_kid
 

@@ -15,19 +15,10 @@ from libgate.patrons import AuthFailure, card_key
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident
 from tests.support import pins
-from tests.support.flow import authorize_url, csrf_of
+from tests.support.flow import attempt_pin
 
 GENERIC = "The card number or PIN is not right"
 LOCKED = "too many tries"
-
-
-async def _attempt(
-    http: httpx.AsyncClient, client: RegisteredClient, card: str, pin: str
-) -> httpx.Response:
-    url, *_ = authorize_url(client.client_id, client.redirect_uri, "openid")
-    signin = (await http.get(url)).headers["location"]
-    page = await http.get(signin)
-    return await http.post(signin, data={"csrf": csrf_of(page), "card": card, "pin": pin})
 
 
 async def _events(services: Services) -> list[str]:
@@ -38,9 +29,9 @@ async def test_the_eleventh_wrong_pin_is_refused_even_when_right_then_works_afte
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
     for _ in range(10):
-        response = await _attempt(http, portal, patron.card, pins.new_pin())
+        response = await attempt_pin(http, portal, patron.card, pins.new_pin())
         assert response.status_code == 401
-    refused = await _attempt(http, portal, patron.card, patron.pin)
+    refused = await attempt_pin(http, portal, patron.card, patron.pin)
     assert refused.status_code == 401 and LOCKED in refused.text
 
     events = await _events(services)
@@ -49,15 +40,15 @@ async def test_the_eleventh_wrong_pin_is_refused_even_when_right_then_works_afte
     assert events[-1] == "signin.refused_locked_out"
 
     await asyncio.sleep(2.2)  # the test settings use a 2-second first lockout
-    accepted = await _attempt(http, portal, patron.card, patron.pin)
+    accepted = await attempt_pin(http, portal, patron.card, patron.pin)
     assert accepted.status_code == 303
 
 
 async def test_an_unknown_card_gets_the_same_answer_as_a_wrong_pin(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:
-    wrong_pin = await _attempt(http, portal, patron.card, pins.new_pin())
-    unknown = await _attempt(http, portal, "29990000009999", pins.new_pin())
+    wrong_pin = await attempt_pin(http, portal, patron.card, pins.new_pin())
+    unknown = await attempt_pin(http, portal, "29990000009999", pins.new_pin())
     assert wrong_pin.status_code == unknown.status_code == 401
     assert GENERIC in wrong_pin.text and GENERIC in unknown.text
 

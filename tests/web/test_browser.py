@@ -37,7 +37,7 @@ from tests.support.browser import (
     safe_name,
     tab_to,
 )
-from tests.support.flow import authorize_url, query_of
+from tests.support.flow import FlowResult, authorize_url, query_of, refresh, tokens_from, userinfo
 from tests.support.servers import LiveServer, live_server
 
 if TYPE_CHECKING:
@@ -152,24 +152,6 @@ async def fill_sign_in(page: Page, card: str, pin: str) -> None:
     await click_through(page, page.get_by_role("button", name="Sign in"))
 
 
-async def redeem(
-    rp: httpx.AsyncClient, client: RegisteredClient, code: str, verifier: str
-) -> dict[str, Any]:
-    response = await rp.post(
-        "/token",
-        auth=client.auth,
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier,
-        },
-    )
-    assert response.status_code == 200, response.text
-    tokens: dict[str, Any] = response.json()
-    return tokens
-
-
 async def signed_in_to_portal(
     page: Page,
     libgate: LiveServer,
@@ -178,21 +160,11 @@ async def signed_in_to_portal(
     rp: httpx.AsyncClient,
 ) -> dict[str, Any]:
     """The whole round trip, quickly (the keyboard test walks it step by step)."""
-    verifier, _, _ = await start_sign_in(page, libgate, client)
+    verifier, state, nonce = await start_sign_in(page, libgate, client)
     await fill_sign_in(page, patron.card, patron.pin)
     await page.get_by_role("button", name="Allow", exact=True).click()
-    landed = await land_on(page, client.redirect_uri)
-    return await redeem(rp, client, landed["code"], verifier)
-
-
-async def refresh(
-    rp: httpx.AsyncClient, client: RegisteredClient, refresh_token: str
-) -> httpx.Response:
-    return await rp.post(
-        "/token",
-        auth=client.auth,
-        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-    )
+    await land_on(page, client.redirect_uri)
+    return await tokens_from(rp, client, FlowResult(page.url, verifier, state, nonce))
 
 
 async def silent_sign_in(
@@ -273,7 +245,7 @@ async def test_resident_signs_in_by_keyboard_after_a_wrong_pin_and_the_service_g
     assert callback.received[0].startswith("/callback?"), callback.received
     assert patron.pin not in page.url
 
-    tokens = await redeem(rp, client, landed["code"], verifier)
+    tokens = await tokens_from(rp, client, FlowResult(page.url, verifier, state, nonce))
     keys = KeySet.import_key_set((await rp.get("/jwks")).json())
     id_token = jwt.decode(tokens["id_token"], keys).claims
     assert id_token["iss"] == libgate.base_url
@@ -281,11 +253,9 @@ async def test_resident_signs_in_by_keyboard_after_a_wrong_pin_and_the_service_g
     assert id_token["nonce"] == nonce
     assert patron.card not in id_token["sub"]
 
-    userinfo = await rp.get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert userinfo.status_code == 200, userinfo.text
-    assert userinfo.json() == {
+    details = await userinfo(rp, tokens["access_token"])
+    assert details.status_code == 200, details.text
+    assert details.json() == {
         "sub": id_token["sub"],
         "name": patron.name,
         "email": patron.email,
@@ -349,10 +319,7 @@ async def test_resident_stops_sharing_from_their_account_and_the_service_loses_a
     refused = await refresh(rp, client, refresh_token)
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"] == "invalid_grant"
-    userinfo = await rp.get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-    )
-    assert userinfo.status_code == 401
+    assert (await userinfo(rp, tokens["access_token"])).status_code == 401
 
 
 async def test_service_asks_to_sign_the_resident_out_and_they_confirm_before_it_happens(
