@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -27,17 +27,18 @@ from libgate.web import (
 
 _WEB = Path(__file__).with_name("web")
 _HOUSEKEEPING_SECONDS = 600
-log = logging.getLogger("libgate.housekeeping")
+_SEAL_SECONDS = 1.0
+log = logging.getLogger("libgate.background")
 
 
-async def _housekeeping(services: Services) -> None:
-    """Delete expired codes, tokens, sessions and PIN failures every few minutes."""
+async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+    """Run ``job`` every ``seconds`` (with jitter, so instances spread out) until cancelled."""
     while True:
-        await asyncio.sleep(_HOUSEKEEPING_SECONDS * random.uniform(0.8, 1.2))
+        await asyncio.sleep(seconds * random.uniform(0.8, 1.2))
         try:
-            await services.purge_expired()
-        except Exception:  # a failed sweep must not stop the service; the next one retries
-            log.exception("housekeeping failed")
+            await job()
+        except Exception:  # one failed run must not stop the service; the next one retries
+            log.exception("%s failed", name)
 
 
 def _attach(app: Starlette, services: Services) -> None:
@@ -58,11 +59,17 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         running = services or await build_services(settings, migrate=False)
         _attach(app, running)
-        housekeeping = asyncio.create_task(_housekeeping(running))
+        background = [
+            asyncio.create_task(_every(_SEAL_SECONDS, running.audit.seal, "audit sealing")),
+            asyncio.create_task(
+                _every(_HOUSEKEEPING_SECONDS, running.purge_expired, "housekeeping")
+            ),
+        ]
         try:
             yield
         finally:
-            housekeeping.cancel()
+            for task in background:
+                task.cancel()
             if services is None:
                 await running.close()
 

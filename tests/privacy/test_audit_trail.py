@@ -14,11 +14,13 @@ from tests.support.servers import server_env
 
 
 async def _write_entries(services: Services, count: int) -> None:
+    """Write and seal ``count`` entries, as a running libgate does within a second."""
     for index in range(count):
         async with services.database.transaction() as connection:
             await services.audit.record(
                 connection, "test.event", patron_ref=f"ref{index}", client_id="c", n=index
             )
+    assert await services.audit.seal() == count
 
 
 def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
@@ -83,7 +85,7 @@ async def test_a_rewritten_chain_with_recomputed_hashes_still_breaks_at_the_head
     assert broken is not None and broken.seq == 2
 
 
-async def test_entries_are_appended_in_one_sequence_by_concurrent_writers(
+async def test_concurrent_writers_and_sealers_make_one_unbroken_chain(
     services: Services,
 ) -> None:
     import asyncio
@@ -91,12 +93,22 @@ async def test_entries_are_appended_in_one_sequence_by_concurrent_writers(
     async def writer(index: int) -> None:
         async with services.database.transaction() as connection:
             await services.audit.record(connection, "test.concurrent", n=index)
+        await services.audit.seal()
 
     await asyncio.gather(*(writer(index) for index in range(20)))
-    async with services.database.transaction() as connection:
+    async with services.database.read() as connection:
         assert await connection.scalar(select(func.count()).select_from(audit_log)) == 20
     count, broken = await services.audit.verify()
     assert (count, broken) == (20, None)
+
+
+async def test_entries_written_since_the_last_seal_are_sealed_by_verify(
+    services: Services,
+) -> None:
+    await _write_entries(services, 2)
+    async with services.database.transaction() as connection:
+        await services.audit.record(connection, "test.late")
+    assert await services.audit.verify() == (3, None)
 
 
 async def test_secrets_cannot_be_written_to_the_audit_trail(services: Services) -> None:

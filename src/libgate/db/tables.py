@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData(
@@ -78,15 +79,26 @@ audit_head = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # Insertion order. Rows commit out of order under concurrency, so the chain position
+    # (seq) and hashes are assigned later, by the sealer, in one place at a time.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("seq", BigInteger, nullable=True, unique=True),
     Column("at", Float, nullable=False),
     Column("event", String(64), nullable=False),
     Column("patron_ref", String(64), nullable=True, index=True),
     Column("client_id", String(128), nullable=True),
     Column("ip", String(64), nullable=True),
     Column("detail", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    Index(
+        "ix_audit_log_unsealed",
+        "id",
+        sqlite_where=text("seq IS NULL"),
+        postgresql_where=text("seq IS NULL"),
+    ),
 )
 
 oidc_clients = Table(

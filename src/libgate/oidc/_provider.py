@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.config import Settings
 from libgate.db import Database
@@ -171,6 +172,7 @@ class OpenIDProvider:
             return self._error_redirect(exc.redirect_uri, exc.error, exc.description, exc.state)
         if session is not None and not self._session_fresh_enough(request, session):
             session = None
+        client = await self._client(request)
         if session is None:
             if "none" in request.prompt:
                 return self._error_redirect(
@@ -179,8 +181,12 @@ class OpenIDProvider:
                     "the resident is not signed in",
                     request.state,
                 )
-            return ShowSignIn(await self._remember(request), await self._client(request))
-        return await self._after_sign_in(request, session, await self._remember(request))
+            return ShowSignIn(await self._remember(request), client)
+        step = await self._consent_step(request, client, session.card, None)
+        if step is not None:
+            return step
+        async with self._database.transaction() as connection:
+            return await self._issue_code(connection, request, session, None)
 
     def _session_fresh_enough(self, request: AuthorizationRequest, session: BrowserSession) -> bool:
         if "login" in request.prompt:
@@ -223,17 +229,25 @@ class OpenIDProvider:
         client = await self.clients.get(request.client_id)
         return None if client is None else (request, client)
 
-    async def sign_in(self, request_id: str, card: str, pin: str, ip: str) -> SignInResult | None:
-        """Check card + PIN for a pending request; on success start a session and go on."""
-        found = await self.pending(request_id)
-        if found is None:
-            return None
-        request, client = found
+    async def sign_in(
+        self,
+        request_id: str,
+        pending: tuple[AuthorizationRequest, Client],
+        card: str,
+        pin: str,
+        ip: str,
+    ) -> SignInResult:
+        """Check card + PIN for a pending request (from :meth:`pending`); on success start
+        a session and go on to consent or back to the client."""
+        request, client = pending
         outcome = await self._signin.sign_in(card, pin, ip=ip, client_id=client.client_id)
         if outcome.patron is None:
             return SignInResult(outcome)
-        cookie_value, session = await self.sessions.create(outcome.patron.card)
-        step = await self._after_sign_in(request, session, request_id)
+        step = await self._consent_step(request, client, outcome.patron.card, request_id)
+        async with self._database.transaction() as connection:
+            cookie_value, session = await self.sessions.create(connection, outcome.patron.card)
+            if step is None:
+                step = await self._issue_code(connection, request, session, request_id)
         return SignInResult(outcome, step, cookie_value)
 
     async def sign_in_to_account(
@@ -243,26 +257,34 @@ class OpenIDProvider:
         outcome = await self._signin.sign_in(card, pin, ip=ip, client_id=None)
         if outcome.patron is None:
             return outcome, None
-        cookie_value, _ = await self.sessions.create(outcome.patron.card)
+        async with self._database.transaction() as connection:
+            cookie_value, _ = await self.sessions.create(connection, outcome.patron.card)
         return outcome, cookie_value
 
-    async def _after_sign_in(
-        self, request: AuthorizationRequest, session: BrowserSession, request_id: str
-    ) -> Step:
-        client = await self._client(request)
-        missing = await self.consents.missing(session.card, client.client_id, request.scopes)
+    async def _consent_step(
+        self,
+        request: AuthorizationRequest,
+        client: Client,
+        card: str,
+        request_id: str | None,
+    ) -> Step | None:
+        """The consent screen (or consent_required) when the resident has not yet agreed to
+        what the client asks; None when a code can be issued straight away."""
+        missing = await self.consents.missing(card, client.client_id, request.scopes)
         if "consent" in request.prompt:
             missing = request.scopes - {"openid"}
-        if missing and "none" in request.prompt:
+        if not missing:
+            return None
+        if "none" in request.prompt:
             return self._error_redirect(
                 request.redirect_uri,
                 "consent_required",
                 "the resident has not consented",
                 request.state,
             )
-        if missing:
-            return ShowConsent(request_id, client, request.scopes - {"openid"})
-        return await self._issue_code(request, session, request_id)
+        return ShowConsent(
+            request_id or await self._remember(request), client, request.scopes - {"openid"}
+        )
 
     async def decide_consent(
         self, request_id: str, session: BrowserSession, approved: bool, ip: str
@@ -286,25 +308,28 @@ class OpenIDProvider:
                 ip=ip,
                 scopes=sorted(request.scopes - {"openid"}),
             )
-        return await self._issue_code(request, session, request_id)
+            return await self._issue_code(connection, request, session, request_id)
 
     async def _forget(self, request_id: str) -> None:
         async with self._database.transaction() as connection:
             await connection.execute(delete(auth_requests).where(auth_requests.c.id == request_id))
 
     async def _issue_code(
-        self, request: AuthorizationRequest, session: BrowserSession, request_id: str
+        self,
+        connection: AsyncConnection,
+        request: AuthorizationRequest,
+        session: BrowserSession,
+        request_id: str | None,
     ) -> RedirectTo:
-        async with self._database.transaction() as connection:
-            # Single use: the pending request goes as the code is made.
+        if request_id is not None:  # single use: the pending request goes as the code is made
             await connection.execute(delete(auth_requests).where(auth_requests.c.id == request_id))
-            code = await self.tokens.issue_code(
-                connection,
-                request,
-                card=session.card,
-                sid=session.sid,
-                auth_time=session.auth_time,
-            )
+        code = await self.tokens.issue_code(
+            connection,
+            request,
+            card=session.card,
+            sid=session.sid,
+            auth_time=session.auth_time,
+        )
         return RedirectTo(
             redirect_with(
                 request.redirect_uri, {"code": code, "state": request.state, "iss": self.issuer}

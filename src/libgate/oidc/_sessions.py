@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.config import SessionSettings
 from libgate.db import Database
@@ -33,21 +34,21 @@ class SessionStore:
         self._database = database
         self._settings = settings
 
-    async def create(self, card: str) -> tuple[str, BrowserSession]:
+    async def create(self, connection: AsyncConnection, card: str) -> tuple[str, BrowserSession]:
+        """A new session for ``card``, in the caller's transaction; returns the cookie value."""
         cookie_value = secrets.token_urlsafe(32)
         now = time.time()
         session = BrowserSession(sid=secrets.token_urlsafe(16), card=card, auth_time=now)
-        async with self._database.transaction() as connection:
-            await connection.execute(
-                insert(browser_sessions).values(
-                    id_hash=_hash(cookie_value),
-                    sid=session.sid,
-                    card=card,
-                    auth_time=now,
-                    last_seen=now,
-                    expires_at=now + self._settings.absolute_timeout,
-                )
+        await connection.execute(
+            insert(browser_sessions).values(
+                id_hash=_hash(cookie_value),
+                sid=session.sid,
+                card=card,
+                auth_time=now,
+                last_seen=now,
+                expires_at=now + self._settings.absolute_timeout,
             )
+        )
         return cookie_value, session
 
     async def get(self, cookie_value: str | None) -> BrowserSession | None:

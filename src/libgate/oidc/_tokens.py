@@ -11,9 +11,9 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.config import TokenSettings
@@ -75,6 +75,18 @@ class SigningKeys:
 
     def for_client(self, client: Client) -> SigningKey:
         return self.by_alg[client.id_token_alg] if client.id_token_alg else self.default
+
+
+def _grant_info(row: Any) -> GrantInfo:
+    return GrantInfo(
+        row.id,
+        row.client_id,
+        row.card,
+        row.sid,
+        frozenset(row.scopes),
+        row.auth_time,
+        row.created_at,
+    )
 
 
 class TokenService:
@@ -144,17 +156,7 @@ class TokenService:
                 select(grants).where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
             )
         ).first()
-        if row is None:
-            return None
-        return GrantInfo(
-            row.id,
-            row.client_id,
-            row.card,
-            row.sid,
-            frozenset(row.scopes),
-            row.auth_time,
-            row.created_at,
-        )
+        return None if row is None else _grant_info(row)
 
     async def _revoke_grant(self, connection: AsyncConnection, grant_id: str) -> None:
         await connection.execute(
@@ -333,41 +335,34 @@ class TokenService:
             raise InvalidRequest("refresh_token is required")
         now = time.time()
         keys = await self._signing_keys()
+        token_hash = _digest(presented)
         async with self._database.transaction() as connection:
-            row = (
-                await connection.execute(
-                    select(refresh_tokens)
-                    .where(refresh_tokens.c.token_hash == _digest(presented))
-                    .with_for_update()
+            # The usual case: mark the token used (locking it) and read its live grant.
+            # Anything unusual is looked into afterwards, on the slow path.
+            live_grant = select(grants).where(
+                grants.c.id == refresh_tokens.c.grant_id, grants.c.revoked_at.is_(None)
+            )
+            grant_id = await connection.scalar(
+                update(refresh_tokens)
+                .where(
+                    refresh_tokens.c.token_hash == token_hash,
+                    refresh_tokens.c.client_id == client.client_id,
+                    refresh_tokens.c.used_at.is_(None),
+                    refresh_tokens.c.expires_at >= now,
+                    live_grant.exists(),
                 )
-            ).first()
-            if row is None:
-                raise InvalidGrant("the refresh token is not valid")
-            if row.client_id != client.client_id:
-                raise InvalidGrant("the refresh token was issued to another client")
-            if row.used_at is not None:
-                # Reuse of a rotated token: someone holds a stolen copy. End the whole grant.
-                raise _Misuse(
-                    row.grant_id,
-                    "token.refresh_reuse",
-                    InvalidGrant("the refresh token was already used"),
-                )
-            if row.expires_at < now:
-                raise InvalidGrant("the refresh token has expired")
-            grant = await self._load_grant(connection, row.grant_id)
+                .values(used_at=now)
+                .returning(refresh_tokens.c.grant_id)
+            )
+            grant = None if grant_id is None else await self._load_grant(connection, grant_id)
             if grant is None:
-                raise InvalidGrant("the grant behind this refresh token was revoked")
+                await self._refusal(connection, token_hash, client)
             scopes = grant.scopes
             if "scope" in form:
                 asked = frozenset(form["scope"].split())
                 if not asked <= grant.scopes:
                     raise OAuthError("invalid_scope", "a refresh cannot widen the scope")
                 scopes = asked
-            await connection.execute(
-                update(refresh_tokens)
-                .where(refresh_tokens.c.token_hash == row.token_hash)
-                .values(used_at=now)
-            )
             response = await self._tokens(
                 connection, client, grant, keys, scopes=scopes, nonce=None, with_refresh=True
             )
@@ -382,6 +377,31 @@ class TokenService:
             )
         return response
 
+    @staticmethod
+    async def _refusal(connection: AsyncConnection, token_hash: str, client: Client) -> NoReturn:
+        """Why a refresh token was not accepted, raised as the right error."""
+        row = (
+            await connection.execute(
+                select(refresh_tokens, grants.c.revoked_at)
+                .join(grants, grants.c.id == refresh_tokens.c.grant_id, isouter=True)
+                .where(refresh_tokens.c.token_hash == token_hash)
+            )
+        ).first()
+        if row is None:
+            raise InvalidGrant("the refresh token is not valid")
+        if row.client_id != client.client_id:
+            raise InvalidGrant("the refresh token was issued to another client")
+        if row.used_at is not None:
+            # Reuse of a rotated token: someone holds a stolen copy. End the whole grant.
+            raise _Misuse(
+                row.grant_id,
+                "token.refresh_reuse",
+                InvalidGrant("the refresh token was already used"),
+            )
+        if row.revoked_at is not None:
+            raise InvalidGrant("the grant behind this refresh token was revoked")
+        raise InvalidGrant("the refresh token has expired")
+
     async def read_access_token(self, token: str) -> AccessTokenInfo:
         """Claims and live grant of a bearer token; InvalidToken when it is not usable."""
         try:
@@ -390,16 +410,20 @@ class TokenService:
             raise InvalidToken() from exc
         if claims.get("iss") != self._issuer or float(claims.get("exp", 0)) < time.time():
             raise InvalidToken("the access token has expired")
+        not_revoked = ~exists().where(revoked_access_tokens.c.jti == claims.get("jti"))
         async with self._database.read() as connection:
-            revoked = await connection.scalar(
-                select(revoked_access_tokens.c.jti).where(
-                    revoked_access_tokens.c.jti == claims.get("jti")
+            row = (
+                await connection.execute(
+                    select(grants).where(
+                        grants.c.id == str(claims.get("gid")),
+                        grants.c.revoked_at.is_(None),
+                        not_revoked,
+                    )
                 )
-            )
-            grant = None if revoked else await self._load_grant(connection, str(claims.get("gid")))
-        if grant is None:
+            ).first()
+        if row is None:
             raise InvalidToken("the access token was revoked")
-        return AccessTokenInfo(claims, grant)
+        return AccessTokenInfo(claims, _grant_info(row))
 
     async def revoke(self, client: Client, token: str, hint: str | None, ip: str) -> None:
         """RFC 7009: revoke a refresh token (and its whole grant) or an access token. Unknown

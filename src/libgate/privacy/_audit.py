@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,26 +16,46 @@ from libgate.db.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
 _HEAD_ID = 1
+_BATCH = 5000
 # Words that must never be written into the audit trail, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = frozenset({"pin", "password", "secret", "client_secret", "code"})
 
 
 @dataclass(frozen=True)
 class AuditEntry:
-    seq: int
+    id: int
+    seq: int | None
     at: float
     event: str
     patron_ref: str | None
     client_id: str | None
     ip: str | None
     detail_text: str
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
     @property
     def detail(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.detail_text)
         return parsed
+
+    def expected_hash(self, seq: int, prev_hash: str) -> str:
+        """The hash this entry holds when sealed at ``seq`` after an entry hashing to
+        ``prev_hash``."""
+        canonical = json.dumps(
+            [
+                prev_hash,
+                seq,
+                repr(self.at),
+                self.event,
+                self.patron_ref,
+                self.client_id,
+                self.ip,
+                self.detail_text,
+            ],
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,29 +66,29 @@ class ChainBreak:
     reason: str
 
 
-def _entry_hash(
-    prev_hash: str,
-    seq: int,
-    at: float,
-    event: str,
-    patron_ref: str | None,
-    client_id: str | None,
-    ip: str | None,
-    detail: str,
-) -> str:
-    canonical = json.dumps(
-        [prev_hash, seq, repr(at), event, patron_ref, client_id, ip, detail],
-        separators=(",", ":"),
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        seq=row.seq,
+        at=row.at,
+        event=row.event,
+        patron_ref=row.patron_ref,
+        client_id=row.client_id,
+        ip=row.ip,
+        detail_text=row.detail,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class AuditTrail:
     """Append-only, hash-chained record of sign-ins, tokens, disclosures and consents.
 
-    Appends happen inside the caller's transaction, so an event is recorded if and only if
-    what it describes was committed. The chain head row serialises appenders across
-    processes.
+    Appending is one INSERT inside the caller's transaction, so an event is recorded if and
+    only if what it describes was committed, and appenders never wait for each other. The
+    sealer (run every second by each instance, and by ``audit verify``) then chains new
+    entries in the order they were written: each sealed entry holds the hash of the one
+    before it.
     """
 
     def __init__(self, database: Database) -> None:
@@ -83,110 +103,130 @@ class AuditTrail:
         client_id: str | None = None,
         ip: str | None = None,
         **detail: Any,
-    ) -> int:
+    ) -> None:
         leaked = _FORBIDDEN_DETAIL_KEYS.intersection(detail)
         if leaked:
             raise ValueError(f"audit detail may not carry {sorted(leaked)}")
-        detail_text = json.dumps(detail, sort_keys=True, separators=(",", ":"))
-        head = await self._lock_head(connection)
-        if head is None:  # the very first entry: two writers may race to create the head
-            try:
-                async with connection.begin_nested():
-                    await connection.execute(
-                        insert(audit_head).values(id=_HEAD_ID, seq=0, hash=GENESIS)
-                    )
-            except IntegrityError:
-                pass
-            head = await self._lock_head(connection)
-            assert head is not None
-        prev_seq: int = head.seq
-        prev_hash: str = head.hash
-        seq = prev_seq + 1
-        at = time.time()
-        digest = _entry_hash(prev_hash, seq, at, event, patron_ref, client_id, ip, detail_text)
         await connection.execute(
             insert(audit_log).values(
-                seq=seq,
-                at=at,
+                at=time.time(),
                 event=event,
                 patron_ref=patron_ref,
                 client_id=client_id,
                 ip=ip,
-                detail=detail_text,
-                prev_hash=prev_hash,
-                hash=digest,
+                detail=json.dumps(detail, sort_keys=True, separators=(",", ":")),
             )
         )
-        await connection.execute(
-            update(audit_head).where(audit_head.c.id == _HEAD_ID).values(seq=seq, hash=digest)
-        )
-        return seq
+
+    async def seal(self) -> int:
+        """Chain every entry not yet sealed; return how many this call sealed. When another
+        instance is sealing at the same moment this one leaves the work to it."""
+        sealed = 0
+        while True:
+            async with self._database.transaction() as connection:
+                head = await self._lock_head(connection)
+                if head is None:
+                    return sealed
+                rows = (
+                    await connection.execute(
+                        select(audit_log)
+                        .where(audit_log.c.seq.is_(None))
+                        .order_by(audit_log.c.id)
+                        .limit(_BATCH)
+                    )
+                ).all()
+                if not rows:
+                    return sealed
+                seq: int = head.seq
+                prev_hash: str = head.hash
+                changes = []
+                for row in rows:
+                    seq += 1
+                    digest = _entry(row).expected_hash(seq, prev_hash)
+                    changes.append(
+                        {"row_id": row.id, "new_seq": seq, "prev": prev_hash, "digest": digest}
+                    )
+                    prev_hash = digest
+                await connection.execute(
+                    update(audit_log)
+                    .where(audit_log.c.id == bindparam("row_id"))
+                    .values(
+                        seq=bindparam("new_seq"),
+                        prev_hash=bindparam("prev"),
+                        hash=bindparam("digest"),
+                    ),
+                    changes,
+                )
+                await connection.execute(
+                    update(audit_head)
+                    .where(audit_head.c.id == _HEAD_ID)
+                    .values(seq=seq, hash=prev_hash)
+                )
+            sealed += len(rows)
+            if len(rows) < _BATCH:
+                return sealed
 
     @staticmethod
     async def _lock_head(connection: AsyncConnection) -> Any:
-        return (
-            await connection.execute(
-                select(audit_head.c.seq, audit_head.c.hash)
-                .where(audit_head.c.id == _HEAD_ID)
-                .with_for_update()
-            )
-        ).first()
+        """The chain head, locked for this transaction; None when another sealer holds it."""
+        query = (
+            select(audit_head.c.seq, audit_head.c.hash)
+            .where(audit_head.c.id == _HEAD_ID)
+            .with_for_update(skip_locked=True)
+        )
+        head = (await connection.execute(query)).first()
+        if head is not None:
+            return head
+        if await connection.scalar(select(audit_head.c.id).where(audit_head.c.id == _HEAD_ID)):
+            return None
+        try:  # the very first seal creates the head; two instances may race to
+            async with connection.begin_nested():
+                await connection.execute(
+                    insert(audit_head).values(id=_HEAD_ID, seq=0, hash=GENESIS)
+                )
+        except IntegrityError:
+            return None
+        return (await connection.execute(query)).first()
 
-    async def entries(self, *, batch: int = 5000) -> AsyncIterator[AuditEntry]:
+    async def entries(self) -> AsyncIterator[AuditEntry]:
+        """Every entry in the order it was written, sealed or not yet."""
+        async for entry in self._walk(audit_log.c.id):
+            yield entry
+
+    async def _walk(self, order: Any) -> AsyncIterator[AuditEntry]:
         last = 0
         while True:
             async with self._database.read() as connection:
                 rows = (
                     await connection.execute(
-                        select(audit_log)
-                        .where(audit_log.c.seq > last)
-                        .order_by(audit_log.c.seq)
-                        .limit(batch)
+                        select(audit_log).where(order > last).order_by(order).limit(_BATCH)
                     )
                 ).all()
             if not rows:
                 return
             for row in rows:
-                yield AuditEntry(
-                    seq=row.seq,
-                    at=row.at,
-                    event=row.event,
-                    patron_ref=row.patron_ref,
-                    client_id=row.client_id,
-                    ip=row.ip,
-                    detail_text=row.detail,
-                    prev_hash=row.prev_hash,
-                    hash=row.hash,
-                )
-                last = row.seq
+                yield _entry(row)
+                last = getattr(row, order.key)
 
     async def verify(self) -> tuple[int, ChainBreak | None]:
-        """Walk the chain from the start; return how many entries checked out and the first
-        break, if any. A deleted entry shows as a gap; an edited one as a hash mismatch; a
-        deleted last entry as a head that points past the end. Entries appended while the
-        check runs are left for the next check."""
+        """Seal what is pending, then walk the chain from the start; return how many entries
+        checked out and the first break, if any. A deleted entry shows as a gap; an edited
+        one as a hash mismatch; a deleted last entry as a head that points past the end.
+        Entries sealed while the check runs are left for the next check."""
+        await self.seal()
         async with self._database.read() as connection:
             head = (await connection.execute(select(audit_head))).first()
         head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
         expected_prev, expected_seq, count = GENESIS, 1, 0
-        async for entry in self.entries():
+        async for entry in self._walk(audit_log.c.seq):
+            assert entry.seq is not None and entry.hash is not None
             if entry.seq > head_seq:
                 break
             if entry.seq != expected_seq:
                 return count, ChainBreak(expected_seq, "entry missing (deleted)")
             if entry.prev_hash != expected_prev:
                 return count, ChainBreak(entry.seq, "does not link to the entry before it")
-            recomputed = _entry_hash(
-                entry.prev_hash,
-                entry.seq,
-                entry.at,
-                entry.event,
-                entry.patron_ref,
-                entry.client_id,
-                entry.ip,
-                entry.detail_text,
-            )
-            if recomputed != entry.hash:
+            if entry.expected_hash(entry.seq, expected_prev) != entry.hash:
                 return count, ChainBreak(entry.seq, "content changed after it was written")
             expected_prev, expected_seq, count = entry.hash, entry.seq + 1, count + 1
         if head_seq != count or head_hash != expected_prev:

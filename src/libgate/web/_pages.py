@@ -167,9 +167,7 @@ async def signin(request: Request) -> Response:
     if not csrf_valid(request, str(form.get("csrf", ""))):
         return _forged(request)
     card, pin = str(form.get("card", "")), str(form.get("pin", ""))
-    result = await provider.sign_in(request_id, card, pin, client_ip(request))
-    if result is None:
-        return _expired(request)
+    result = await provider.sign_in(request_id, found, card, pin, client_ip(request))
     if result.step is None or result.cookie_value is None:
         return _signin_page(
             request, action, client.name, error=_failure_message(result.outcome), card=card

@@ -25,19 +25,33 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_log",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("seq", sa.BigInteger(), nullable=True),
         sa.Column("at", sa.Float(), nullable=False),
         sa.Column("event", sa.String(length=64), nullable=False),
         sa.Column("patron_ref", sa.String(length=64), nullable=True),
         sa.Column("client_id", sa.String(length=128), nullable=True),
         sa.Column("ip", sa.String(length=64), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("prev_hash", sa.String(length=64), nullable=False),
-        sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_log")),
+        sa.Column("prev_hash", sa.String(length=64), nullable=True),
+        sa.Column("hash", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        sa.UniqueConstraint("seq", name=op.f("uq_audit_log_seq")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_log_patron_ref"), ["patron_ref"], unique=False)
+        batch_op.create_index(
+            "ix_audit_log_unsealed",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("seq IS NULL"),
+            postgresql_where=sa.text("seq IS NULL"),
+        )
 
     op.create_table(
         "auth_codes",
@@ -217,6 +231,11 @@ def downgrade() -> None:
     op.drop_table("auth_requests")
     op.drop_table("auth_codes")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_audit_log_unsealed",
+            sqlite_where=sa.text("seq IS NULL"),
+            postgresql_where=sa.text("seq IS NULL"),
+        )
         batch_op.drop_index(batch_op.f("ix_audit_log_patron_ref"))
 
     op.drop_table("audit_log")
