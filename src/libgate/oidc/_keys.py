@@ -49,6 +49,7 @@ class KeyStore:
         self._active: dict[str, SigningKey] = {}
         self._public = KeySet([])
         self._public_dicts: list[dict[str, Any]] = []
+        self._signature: list[tuple[str, bool]] = []
         self._loaded_at = -_CACHE_SECONDS
 
     def _seal(self, kid: str, key: ECKey | RSAKey) -> bytes:
@@ -123,18 +124,21 @@ class KeyStore:
                     .order_by(signing_keys.c.created_at)
                 )
             ).all()
-        active: dict[str, SigningKey] = {}
-        public: list[dict[str, Any]] = []
-        for row in rows:
-            public.append(dict(row.public_jwk))
-            if row.retired_at is None:
-                active[row.alg] = SigningKey(
-                    row.kid, row.alg, self._unseal(row.kid, row.sealed_private_jwk)
-                )
-        self._active = active
-        self._public_dicts = public
-        self._public = KeySet.import_key_set({"keys": public})
         self._loaded_at = now
+        signature = [(row.kid, row.retired_at is None) for row in rows]
+        if signature == self._signature:
+            return
+        self._signature = signature
+        # Unsealing is slow (an RSA key import), so keys already in hand are kept.
+        known = {key.kid: key for key in self._active.values()}
+        self._active = {
+            row.alg: known.get(row.kid)
+            or SigningKey(row.kid, row.alg, self._unseal(row.kid, row.sealed_private_jwk))
+            for row in rows
+            if row.retired_at is None
+        }
+        self._public_dicts = [dict(row.public_jwk) for row in rows]
+        self._public = KeySet.import_key_set({"keys": self._public_dicts})
 
     async def reload(self) -> None:
         """Re-read the keys now (after a rotation by another process or command)."""

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.config import TokenSettings
@@ -75,6 +75,33 @@ class SigningKeys:
 
     def for_client(self, client: Client) -> SigningKey:
         return self.by_alg[client.id_token_alg] if client.id_token_alg else self.default
+
+
+# Statements on the hot paths are built once, so SQLAlchemy reuses their cache key and
+# compiled SQL instead of rebuilding both on every request.
+_LIVE_GRANT = select(grants).where(
+    grants.c.id == bindparam("grant_id"), grants.c.revoked_at.is_(None)
+)
+_NEW_REFRESH_TOKEN = insert(refresh_tokens)
+_USE_REFRESH_TOKEN = (
+    update(refresh_tokens)
+    .where(
+        refresh_tokens.c.token_hash == bindparam("presented_hash"),
+        refresh_tokens.c.client_id == bindparam("presenting_client"),
+        refresh_tokens.c.used_at.is_(None),
+        refresh_tokens.c.expires_at >= bindparam("now"),
+        select(grants)
+        .where(grants.c.id == refresh_tokens.c.grant_id, grants.c.revoked_at.is_(None))
+        .exists(),
+    )
+    .values(used_at=bindparam("marked_at"))
+    .returning(refresh_tokens.c.grant_id)
+)
+_LIVE_GRANT_OF_ACCESS_TOKEN = select(grants).where(
+    grants.c.id == bindparam("grant_id"),
+    grants.c.revoked_at.is_(None),
+    ~exists().where(revoked_access_tokens.c.jti == bindparam("jti")),
+)
 
 
 def _grant_info(row: Any) -> GrantInfo:
@@ -151,11 +178,7 @@ class TokenService:
         return code
 
     async def _load_grant(self, connection: AsyncConnection, grant_id: str) -> GrantInfo | None:
-        row = (
-            await connection.execute(
-                select(grants).where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
-            )
-        ).first()
+        row = (await connection.execute(_LIVE_GRANT, {"grant_id": grant_id})).first()
         return None if row is None else _grant_info(row)
 
     async def _revoke_grant(self, connection: AsyncConnection, grant_id: str) -> None:
@@ -216,15 +239,16 @@ class TokenService:
         if with_refresh:
             refresh_token = secrets.token_urlsafe(32)
             await connection.execute(
-                insert(refresh_tokens).values(
-                    token_hash=_digest(refresh_token),
-                    grant_id=grant.id,
-                    client_id=client.client_id,
-                    expires_at=min(
+                _NEW_REFRESH_TOKEN,
+                {
+                    "token_hash": _digest(refresh_token),
+                    "grant_id": grant.id,
+                    "client_id": client.client_id,
+                    "expires_at": min(
                         now + self._settings.refresh_token_ttl,
                         grant.created_at + self._settings.grant_lifetime,
                     ),
-                )
+                },
             )
             response["refresh_token"] = refresh_token
         return response
@@ -339,20 +363,14 @@ class TokenService:
         async with self._database.transaction() as connection:
             # The usual case: mark the token used (locking it) and read its live grant.
             # Anything unusual is looked into afterwards, on the slow path.
-            live_grant = select(grants).where(
-                grants.c.id == refresh_tokens.c.grant_id, grants.c.revoked_at.is_(None)
-            )
             grant_id = await connection.scalar(
-                update(refresh_tokens)
-                .where(
-                    refresh_tokens.c.token_hash == token_hash,
-                    refresh_tokens.c.client_id == client.client_id,
-                    refresh_tokens.c.used_at.is_(None),
-                    refresh_tokens.c.expires_at >= now,
-                    live_grant.exists(),
-                )
-                .values(used_at=now)
-                .returning(refresh_tokens.c.grant_id)
+                _USE_REFRESH_TOKEN,
+                {
+                    "presented_hash": token_hash,
+                    "presenting_client": client.client_id,
+                    "now": now,
+                    "marked_at": now,
+                },
             )
             grant = None if grant_id is None else await self._load_grant(connection, grant_id)
             if grant is None:
@@ -410,15 +428,11 @@ class TokenService:
             raise InvalidToken() from exc
         if claims.get("iss") != self._issuer or float(claims.get("exp", 0)) < time.time():
             raise InvalidToken("the access token has expired")
-        not_revoked = ~exists().where(revoked_access_tokens.c.jti == claims.get("jti"))
         async with self._database.read() as connection:
             row = (
                 await connection.execute(
-                    select(grants).where(
-                        grants.c.id == str(claims.get("gid")),
-                        grants.c.revoked_at.is_(None),
-                        not_revoked,
-                    )
+                    _LIVE_GRANT_OF_ACCESS_TOKEN,
+                    {"grant_id": str(claims.get("gid")), "jti": str(claims.get("jti"))},
                 )
             ).first()
         if row is None:
