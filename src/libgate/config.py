@@ -106,6 +106,14 @@ class Settings(_Section):
         "sqlite:///libgate.db",
         description="SQLite path (embedded default) or postgresql://user@host/db.",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        description=(
+            "PostgreSQL connections each worker process keeps open (half as many again "
+            "during bursts). Size max_connections for workers x 1.5 x this."
+        ),
+    )
     secret_key: str = Field(
         "",
         description=(

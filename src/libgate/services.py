@@ -45,7 +45,7 @@ class Services:
 
 
 async def build_services(settings: Settings, *, migrate: bool = True) -> Services:
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
     if migrate:
         await upgrade_to_latest(settings.database_url)
     secrets = await InstanceSecrets.load(database, settings.secret_key)

@@ -50,15 +50,20 @@ class Database:
     """The engine plus the two ways to use it: ``async with db.transaction() as c`` for a
     unit of work, ``async with db.read() as c`` for a lone read."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         driver_url = async_url(url)
         self.is_sqlite = driver_url.startswith("sqlite")
         options: dict[str, Any] = {}
         if not self.is_sqlite:
             # No pre-ping: it costs a round trip on every checkout. Connections are recycled
-            # instead, and a request that meets a dead connection fails once and is retried.
-            options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_recycle": 1800}
+            # instead; after a database restart one request per stale connection fails.
+            # The pool must cover the usual concurrency: opening connections is slow.
+            options = {
+                "pool_size": pool_size,
+                "max_overflow": pool_size // 2,
+                "pool_recycle": 1800,
+            }
         self.engine = create_async_engine(driver_url, **options)
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
