@@ -12,7 +12,6 @@ import os
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from libgate.testing.processes import free_port, libgate_env
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -36,12 +37,6 @@ REDIRECT_URI = "http://127.0.0.1:9/bench/callback"  # never contacted: the clien
 
 class BenchError(RuntimeError):
     """Something the benchmark needs is missing or broke; the message says what."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def require_loopback(url: str) -> None:
@@ -412,18 +407,6 @@ def pg_sessions(admin_url: str, name: str) -> float:
 
 
 # ---------- libgate ----------
-
-
-def libgate_env(db_url: str, issuer: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBGATE_")}
-    env.update(
-        LIBGATE_DATABASE_URL=db_url,
-        LIBGATE_ISSUER=issuer,
-        LIBGATE_CONFIG=os.devnull,
-        LIBGATE_LOG_LEVEL="warning",
-    )
-    env.update(extra)
-    return env
 
 
 def libgate_cli(db_url: str, *args: str, timeout: float = 300) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from libgate.testing.processes import free_port, libgate_env
 from tests.support.flow import csrf_of
-from tests.support.servers import free_port, server_env
 
 
 def test_the_demo_prints_its_cards_and_a_link_that_signs_in_end_to_end(
@@ -20,7 +20,7 @@ def test_the_demo_prints_its_cards_and_a_link_that_signs_in_end_to_end(
 ) -> None:
     port = free_port()
     log = log_dir / f"demo-{port}.log"
-    env = server_env(f"sqlite:///{tmp_path / 'demo.db'}", "")
+    env = libgate_env(f"sqlite:///{tmp_path / 'demo.db'}", "")
     del env["LIBGATE_ISSUER"]
     env["COLUMNS"] = "200"
     with log.open("wb") as sink:

@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 
 from libgate.services import Services
+from libgate.testing.processes import libgate_env
 from tests.conftest import Resident, write_patrons_csv
 from tests.support import pins
-from tests.support.servers import server_env
 
 
 def libgate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "libgate", *args],
-        env={**server_env(database_url, "http://libgate.test"), "COLUMNS": "200"},
+        env={**libgate_env(database_url, "http://libgate.test"), "COLUMNS": "200"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -153,7 +153,7 @@ def test_a_broken_config_file_is_explained(tmp_path: Path, database_url: str) ->
         capture_output=True,
         text=True,
         timeout=60,
-        env={k: v for k, v in server_env(database_url, "").items() if k != "LIBGATE_CONFIG"},
+        env={k: v for k, v in libgate_env(database_url, "").items() if k != "LIBGATE_CONFIG"},
     )
     assert result.returncode == 2
     assert "throttle.lockout_seconds" in result.stderr
@@ -165,7 +165,7 @@ async def test_libgate_refuses_a_secret_key_other_than_the_databases(
     result = subprocess.run(
         [sys.executable, "-m", "libgate", "keys", "rotate"],
         env={
-            **server_env(database_url, "http://libgate.test"),
+            **libgate_env(database_url, "http://libgate.test"),
             "LIBGATE_SECRET_KEY": "a-different-secret",
         },
         capture_output=True,

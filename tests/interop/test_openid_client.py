@@ -18,8 +18,9 @@ import anyio
 import pytest
 
 from libgate.services import Services
+from libgate.testing.processes import libgate_env
 from tests.conftest import IN_CI, Resident
-from tests.support.servers import live_server, server_env
+from tests.support.servers import live_server
 
 pytestmark = pytest.mark.interop
 
@@ -69,7 +70,7 @@ async def _register_with_cli(database_url: str, issuer: str) -> dict[str, Any]:
             "email",
             "--json",
         ],
-        env=server_env(database_url, issuer),
+        env=libgate_env(database_url, issuer),
         check=False,
     )
     assert result.returncode == 0, result.stderr.decode(errors="replace")

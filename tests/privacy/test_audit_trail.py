@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 
 from libgate.db.tables import audit_log
 from libgate.services import Services
-from tests.support.servers import server_env
+from libgate.testing.processes import libgate_env
 
 
 async def _write_entries(services: Services, count: int) -> None:
@@ -26,7 +26,7 @@ async def _write_entries(services: Services, count: int) -> None:
 def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "libgate", "audit", "verify"],
-        env=server_env(database_url, "http://libgate.test"),
+        env=libgate_env(database_url, "http://libgate.test"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,8 +3,6 @@ instances sharing one database."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,11 +12,7 @@ from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from libgate.testing.processes import free_port, libgate_env
 
 
 class LiveServer:
@@ -26,18 +20,6 @@ class LiveServer:
         self.base_url = base_url
         self.process = process
         self.log = log
-
-
-def server_env(database_url: str, issuer: str, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBGATE_")}
-    env.update(
-        LIBGATE_DATABASE_URL=database_url,
-        LIBGATE_ISSUER=issuer,
-        LIBGATE_CONFIG=os.devnull,
-        LIBGATE_LOG_LEVEL="info",
-    )
-    env.update(overrides)
-    return env
 
 
 @contextmanager
@@ -60,7 +42,7 @@ def live_server(
                 "--workers",
                 str(workers),
             ],
-            env=server_env(database_url, base_url, **overrides),
+            env=libgate_env(database_url, base_url, **overrides),
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,1 @@
+"""Helpers for libgate's own tests and benchmarks. libgate itself never imports this."""
