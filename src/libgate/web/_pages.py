@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -99,7 +100,7 @@ def _failure_message(outcome: SignInOutcome) -> str:
     assert outcome.failure is not None
     message = _FAILURE_MESSAGES[outcome.failure]
     if outcome.failure is AuthFailure.LOCKED_OUT and outcome.retry_after is not None:
-        seconds = max(1, round(outcome.retry_after - dt.datetime.now().timestamp()))
+        seconds = max(1, round(outcome.retry_after - time.time()))
         minutes = (seconds + 59) // 60
         message = message.format(minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
     return message
