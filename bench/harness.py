@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from libgate.testing.processes import free_port, libgate_env
+from libgate.testing.processes import free_port, libgate_env, register_client_by_cli
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -455,22 +455,7 @@ def prepare_libgate(db_url: str, accounts: list[Account], work: Path) -> dict[st
             )
     libgate_cli(db_url, "patrons", "import", str(csv_path))
     csv_path.unlink()
-    registered = json.loads(
-        libgate_cli(
-            db_url,
-            "clients",
-            "add",
-            "--name",
-            "Bench portal",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--scope",
-            "profile",
-            "--scope",
-            "email",
-            "--json",
-        )
-    )
+    registered = register_client_by_cli(db_url, "Bench portal", REDIRECT_URI, ["profile", "email"])
     return {"client_id": registered["client_id"], "client_secret": registered["client_secret"]}
 
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 
 from libgate.services import Services
-from libgate.testing.processes import libgate_env
+from libgate.testing.processes import register_client_by_cli
 from tests.conftest import IN_CI, Resident
 from tests.support.servers import live_server
 
@@ -51,33 +49,6 @@ def node() -> str:
     return found
 
 
-async def _register_with_cli(database_url: str, issuer: str) -> dict[str, Any]:
-    """``libgate clients add --json``, run as an operator would, against the live database."""
-    result = await anyio.run_process(
-        [
-            sys.executable,
-            "-m",
-            "libgate",
-            "clients",
-            "add",
-            "--name",
-            "openid-client interop RP",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--scope",
-            "profile",
-            "--scope",
-            "email",
-            "--json",
-        ],
-        env=libgate_env(database_url, issuer),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr.decode(errors="replace")
-    registered: dict[str, Any] = json.loads(result.stdout)
-    return registered
-
-
 async def test_openid_client_completes_the_code_flow_refresh_and_revocation(
     node: str,
     database_url: str,
@@ -86,7 +57,9 @@ async def test_openid_client_completes_the_code_flow_refresh_and_revocation(
     log_dir: Path,
 ) -> None:
     with live_server(database_url, log_dir) as server:
-        registered = await _register_with_cli(database_url, server.base_url)
+        registered = register_client_by_cli(
+            database_url, "openid-client interop RP", REDIRECT_URI, ["profile", "email"]
+        )
         assert registered["token_endpoint_auth_method"] == "client_secret_basic"
         assert registered["redirect_uris"] == [REDIRECT_URI]
         assert registered["scope"].split() == ["email", "openid", "profile"]

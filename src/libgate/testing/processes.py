@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
+from typing import Any
 
 
 def free_port() -> int:
@@ -25,3 +29,36 @@ def libgate_env(database_url: str, issuer: str, **overrides: str) -> dict[str, s
     )
     env.update(overrides)
     return env
+
+
+def register_client_by_cli(
+    database_url: str, name: str, redirect_uri: str, scopes: list[str]
+) -> dict[str, Any]:
+    """Register a client the way an operator does, ``libgate clients add --json``; returns
+    its printed registration (client_secret included)."""
+    command = [
+        sys.executable,
+        "-m",
+        "libgate",
+        "clients",
+        "add",
+        "--name",
+        name,
+        "--redirect-uri",
+        redirect_uri,
+        "--json",
+    ]
+    for scope in scopes:
+        command += ["--scope", scope]
+    result = subprocess.run(
+        command,
+        env=libgate_env(database_url, "http://127.0.0.1:8080"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"libgate clients add failed:\n{result.stdout}\n{result.stderr}")
+    registered: dict[str, Any] = json.loads(result.stdout)
+    return registered
