@@ -2,6 +2,16 @@
 
 from libgate.db._database import Database, async_url
 from libgate.db._migrate import alembic_config, upgrade_to_latest
+from libgate.db._units import Row, Unit, as_unit
 from libgate.db.tables import metadata
 
-__all__ = ["Database", "alembic_config", "async_url", "metadata", "upgrade_to_latest"]
+__all__ = [
+    "Database",
+    "Row",
+    "Unit",
+    "alembic_config",
+    "as_unit",
+    "async_url",
+    "metadata",
+    "upgrade_to_latest",
+]

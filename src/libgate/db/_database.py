@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from libgate.db._units import AsyncpgUnit, ConnectionUnit, PostgresStatements, Unit
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -47,8 +49,9 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """The engine plus the two ways to use it: ``async with db.transaction() as c`` for a
-    unit of work, ``async with db.read() as c`` for a lone read."""
+    """The engine plus the ways to use it: ``async with db.transaction() as c`` for a
+    unit of work, ``async with db.read() as c`` for a lone read, and
+    ``async with db.unit() as u`` for a unit of work on a hot path (see ``_units``)."""
 
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
@@ -65,8 +68,11 @@ class Database:
                 "pool_recycle": 1800,
             }
         self.engine = create_async_engine(driver_url, **options)
+        self._postgres: PostgresStatements | None = None
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
+        else:
+            self._postgres = PostgresStatements(driver_url, max_size=max(pool_size // 2, 1))
 
         # Reads that need no transaction skip BEGIN/COMMIT: two round trips fewer each.
         self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -82,5 +88,21 @@ class Database:
         async with self._reader.connect() as connection:
             yield connection
 
+    @asynccontextmanager
+    async def unit(self, *, atomic: bool = True) -> AsyncIterator[Unit]:
+        """``atomic=False`` for lone reads, which need no BEGIN and COMMIT."""
+        if self._postgres is None:
+            async with self.transaction() if atomic else self.read() as connection:
+                yield ConnectionUnit(connection)
+            return
+        async with (await self._postgres.pool()).acquire() as connection:
+            if not atomic:
+                yield AsyncpgUnit(connection, self._postgres)
+                return
+            async with connection.transaction():
+                yield AsyncpgUnit(connection, self._postgres)
+
     async def dispose(self) -> None:
+        if self._postgres is not None:
+            await self._postgres.close()
         await self.engine.dispose()

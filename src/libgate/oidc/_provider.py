@@ -389,9 +389,9 @@ class OpenIDProvider:
             raise InvalidToken("the library account no longer exists")
         claims = {"sub": self.tokens.subject(client, patron.card)}
         claims.update(patron_claims(patron, scopes & client.scopes))
-        async with self._database.transaction() as connection:
+        async with self._database.unit() as unit:
             await self._audit.record(
-                connection,
+                unit,
                 "claims.released",
                 patron_ref=self._pseudonyms.patron_ref(patron.card),
                 client_id=client.client_id,

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.config import TokenSettings
-from libgate.db import Database
+from libgate.db import Database, Row, Unit, as_unit
 from libgate.db.tables import (
     auth_codes,
     client_assertion_jtis,
@@ -102,17 +102,35 @@ _LIVE_GRANT_OF_ACCESS_TOKEN = select(grants).where(
     grants.c.revoked_at.is_(None),
     ~exists().where(revoked_access_tokens.c.jti == bindparam("jti")),
 )
+_REVOKE_GRANT = (
+    update(grants)
+    .where(grants.c.id == bindparam("revoked_grant"), grants.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("revoked_time"))
+)
+_CODE_FOR_UPDATE = (
+    select(auth_codes).where(auth_codes.c.code_hash == bindparam("code_hash")).with_for_update()
+)
+_USE_CODE = (
+    update(auth_codes)
+    .where(auth_codes.c.code_hash == bindparam("used_code"))
+    .values(used_at=bindparam("used_time"))
+)
+_REFRESH_TOKEN_STATE = (
+    select(refresh_tokens, grants.c.revoked_at)
+    .join(grants, grants.c.id == refresh_tokens.c.grant_id, isouter=True)
+    .where(refresh_tokens.c.token_hash == bindparam("token_hash"))
+)
 
 
-def _grant_info(row: Any) -> GrantInfo:
+def _grant_info(row: Row) -> GrantInfo:
     return GrantInfo(
-        row.id,
-        row.client_id,
-        row.card,
-        row.sid,
-        frozenset(row.scopes),
-        row.auth_time,
-        row.created_at,
+        row["id"],
+        row["client_id"],
+        row["card"],
+        row["sid"],
+        frozenset(row["scopes"]),
+        row["auth_time"],
+        row["created_at"],
     )
 
 
@@ -177,20 +195,18 @@ class TokenService:
         )
         return code
 
-    async def _load_grant(self, connection: AsyncConnection, grant_id: str) -> GrantInfo | None:
-        row = (await connection.execute(_LIVE_GRANT, {"grant_id": grant_id})).first()
+    async def _load_grant(self, unit: Unit, grant_id: str) -> GrantInfo | None:
+        row = await unit.row(_LIVE_GRANT, {"grant_id": grant_id})
         return None if row is None else _grant_info(row)
 
-    async def _revoke_grant(self, connection: AsyncConnection, grant_id: str) -> None:
-        await connection.execute(
-            update(grants)
-            .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
-            .values(revoked_at=time.time())
+    async def _revoke_grant(self, connection: Unit | AsyncConnection, grant_id: str) -> None:
+        await as_unit(connection).run(
+            _REVOKE_GRANT, {"revoked_grant": grant_id, "revoked_time": time.time()}
         )
 
     async def _tokens(
         self,
-        connection: AsyncConnection,
+        unit: Unit,
         client: Client,
         grant: GrantInfo,
         keys: SigningKeys,
@@ -238,7 +254,7 @@ class TokenService:
         }
         if with_refresh:
             refresh_token = secrets.token_urlsafe(32)
-            await connection.execute(
+            await unit.run(
                 _NEW_REFRESH_TOKEN,
                 {
                     "token_hash": _digest(refresh_token),
@@ -263,10 +279,10 @@ class TokenService:
         return not client.is_public or "offline_access" in scopes
 
     async def _end_misused_grant(self, misuse: _Misuse, client: Client, ip: str) -> None:
-        async with self._database.transaction() as connection:
-            await self._revoke_grant(connection, misuse.grant_id)
+        async with self._database.unit() as unit:
+            await self._revoke_grant(unit, misuse.grant_id)
             await self._audit.record(
-                connection, misuse.event, client_id=client.client_id, ip=ip, grant=misuse.grant_id
+                unit, misuse.event, client_id=client.client_id, ip=ip, grant=misuse.grant_id
             )
 
     async def exchange_code(
@@ -293,54 +309,44 @@ class TokenService:
             raise InvalidRequest("code is required")
         now = time.time()
         keys = await self._signing_keys()
-        async with self._database.transaction() as connection:
-            row = (
-                await connection.execute(
-                    select(auth_codes)
-                    .where(auth_codes.c.code_hash == _digest(code))
-                    .with_for_update()
-                )
-            ).first()
+        async with self._database.unit() as unit:
+            row = await unit.row(_CODE_FOR_UPDATE, {"code_hash": _digest(code)})
             if row is None:
                 raise InvalidGrant("the authorization code is not valid")
-            if row.used_at is not None:
+            if row["used_at"] is not None:
                 # A replayed code means it leaked: stop everything issued from it (RFC 6749 §4.1.2).
                 raise _Misuse(
-                    row.grant_id,
+                    row["grant_id"],
                     "token.code_replay",
                     InvalidGrant("the authorization code was already used"),
                 )
-            if row.client_id != client.client_id:
+            if row["client_id"] != client.client_id:
                 raise InvalidGrant("the authorization code was issued to another client")
-            if row.expires_at < now:
+            if row["expires_at"] < now:
                 raise InvalidGrant("the authorization code has expired")
-            if form.get("redirect_uri") != row.redirect_uri:
+            if form.get("redirect_uri") != row["redirect_uri"]:
                 raise InvalidGrant("redirect_uri does not match the authorization request")
             verifier = form.get("code_verifier")
-            if row.code_challenge is not None:
-                if not verifier or not _pkce_matches(verifier, row.code_challenge):
+            if row["code_challenge"] is not None:
+                if not verifier or not _pkce_matches(verifier, row["code_challenge"]):
                     raise InvalidGrant("code_verifier does not match the code_challenge")
             elif verifier is not None:
                 raise InvalidGrant("code_verifier sent but no code_challenge was used")
-            await connection.execute(
-                update(auth_codes)
-                .where(auth_codes.c.code_hash == row.code_hash)
-                .values(used_at=now)
-            )
-            grant = await self._load_grant(connection, row.grant_id)
+            await unit.run(_USE_CODE, {"used_code": row["code_hash"], "used_time": now})
+            grant = await self._load_grant(unit, row["grant_id"])
             if grant is None:
                 raise InvalidGrant("the grant behind this code was revoked")
             response = await self._tokens(
-                connection,
+                unit,
                 client,
                 grant,
                 keys,
                 scopes=grant.scopes,
-                nonce=row.nonce,
+                nonce=row["nonce"],
                 with_refresh=self._offers_refresh(client, grant.scopes),
             )
             await self._audit.record(
-                connection,
+                unit,
                 "token.issued",
                 patron_ref=self._pseudonyms.patron_ref(grant.card),
                 client_id=client.client_id,
@@ -360,10 +366,10 @@ class TokenService:
         now = time.time()
         keys = await self._signing_keys()
         token_hash = _digest(presented)
-        async with self._database.transaction() as connection:
+        async with self._database.unit() as unit:
             # The usual case: mark the token used (locking it) and read its live grant.
             # Anything unusual is looked into afterwards, on the slow path.
-            grant_id = await connection.scalar(
+            grant_id = await unit.scalar(
                 _USE_REFRESH_TOKEN,
                 {
                     "presented_hash": token_hash,
@@ -372,9 +378,9 @@ class TokenService:
                     "marked_at": now,
                 },
             )
-            grant = None if grant_id is None else await self._load_grant(connection, grant_id)
+            grant = None if grant_id is None else await self._load_grant(unit, grant_id)
             if grant is None:
-                await self._refusal(connection, token_hash, client)
+                await self._refusal(unit, token_hash, client)
             scopes = grant.scopes
             if "scope" in form:
                 asked = frozenset(form["scope"].split())
@@ -382,10 +388,10 @@ class TokenService:
                     raise OAuthError("invalid_scope", "a refresh cannot widen the scope")
                 scopes = asked
             response = await self._tokens(
-                connection, client, grant, keys, scopes=scopes, nonce=None, with_refresh=True
+                unit, client, grant, keys, scopes=scopes, nonce=None, with_refresh=True
             )
             await self._audit.record(
-                connection,
+                unit,
                 "token.refreshed",
                 patron_ref=self._pseudonyms.patron_ref(grant.card),
                 client_id=client.client_id,
@@ -396,27 +402,21 @@ class TokenService:
         return response
 
     @staticmethod
-    async def _refusal(connection: AsyncConnection, token_hash: str, client: Client) -> NoReturn:
+    async def _refusal(unit: Unit, token_hash: str, client: Client) -> NoReturn:
         """Why a refresh token was not accepted, raised as the right error."""
-        row = (
-            await connection.execute(
-                select(refresh_tokens, grants.c.revoked_at)
-                .join(grants, grants.c.id == refresh_tokens.c.grant_id, isouter=True)
-                .where(refresh_tokens.c.token_hash == token_hash)
-            )
-        ).first()
+        row = await unit.row(_REFRESH_TOKEN_STATE, {"token_hash": token_hash})
         if row is None:
             raise InvalidGrant("the refresh token is not valid")
-        if row.client_id != client.client_id:
+        if row["client_id"] != client.client_id:
             raise InvalidGrant("the refresh token was issued to another client")
-        if row.used_at is not None:
+        if row["used_at"] is not None:
             # Reuse of a rotated token: someone holds a stolen copy. End the whole grant.
             raise _Misuse(
-                row.grant_id,
+                row["grant_id"],
                 "token.refresh_reuse",
                 InvalidGrant("the refresh token was already used"),
             )
-        if row.revoked_at is not None:
+        if row["revoked_at"] is not None:
             raise InvalidGrant("the grant behind this refresh token was revoked")
         raise InvalidGrant("the refresh token has expired")
 
@@ -428,13 +428,11 @@ class TokenService:
             raise InvalidToken() from exc
         if claims.get("iss") != self._issuer or float(claims.get("exp", 0)) < time.time():
             raise InvalidToken("the access token has expired")
-        async with self._database.read() as connection:
-            row = (
-                await connection.execute(
-                    _LIVE_GRANT_OF_ACCESS_TOKEN,
-                    {"grant_id": str(claims.get("gid")), "jti": str(claims.get("jti"))},
-                )
-            ).first()
+        async with self._database.unit(atomic=False) as unit:
+            row = await unit.row(
+                _LIVE_GRANT_OF_ACCESS_TOKEN,
+                {"grant_id": str(claims.get("gid")), "jti": str(claims.get("jti"))},
+            )
         if row is None:
             raise InvalidToken("the access token was revoked")
         return AccessTokenInfo(claims, _grant_info(row))
@@ -489,28 +487,24 @@ class TokenService:
         """RFC 7662. Only the client a token was issued to learns anything about it."""
         inactive: dict[str, Any] = {"active": False}
         if hint != "access_token":
-            async with self._database.read() as connection:
-                row = (
-                    await connection.execute(
-                        select(refresh_tokens).where(refresh_tokens.c.token_hash == _digest(token))
-                    )
-                ).first()
-                grant = await self._load_grant(connection, row.grant_id) if row else None
+            async with self._database.unit(atomic=False) as unit:
+                row = await unit.row(_REFRESH_TOKEN_STATE, {"token_hash": _digest(token)})
+                grant = await self._load_grant(unit, row["grant_id"]) if row else None
             if row is not None:
                 if (
                     grant is None
-                    or row.client_id != client.client_id
-                    or row.used_at is not None
-                    or row.expires_at < time.time()
+                    or row["client_id"] != client.client_id
+                    or row["used_at"] is not None
+                    or row["expires_at"] < time.time()
                 ):
                     return inactive
                 return {
                     "active": True,
                     "token_type": "refresh_token",
-                    "client_id": row.client_id,
+                    "client_id": row["client_id"],
                     "scope": " ".join(sorted(grant.scopes)),
                     "sub": self.subject(client, grant.card),
-                    "exp": int(row.expires_at),
+                    "exp": int(row["expires_at"]),
                     "iss": self._issuer,
                 }
         try:

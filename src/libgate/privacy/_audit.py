@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libgate.db import Database
+from libgate.db import Database, Unit, as_unit
 from libgate.db.tables import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -97,7 +97,7 @@ class AuditTrail:
 
     async def record(
         self,
-        connection: AsyncConnection,
+        connection: Unit | AsyncConnection,
         event: str,
         *,
         patron_ref: str | None = None,
@@ -108,7 +108,7 @@ class AuditTrail:
         leaked = _FORBIDDEN_DETAIL_KEYS.intersection(detail)
         if leaked:
             raise ValueError(f"audit detail may not carry {sorted(leaked)}")
-        await connection.execute(
+        await as_unit(connection).run(
             _APPEND,
             {
                 "at": time.time(),
