@@ -22,7 +22,11 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.sql.dml import ValuesBase
 
-Row = Mapping[str, Any]
+# Hot statements are module constants, so this many distinct ones is far more than exist; a
+# statement built per call would only be compiled each time, never held without bound.
+_MAX_COMPILED = 512
+
+Row = Mapping[Any, Any]  # SQLAlchemy RowMapping or asyncpg Record
 
 
 class Unit(ABC):
@@ -114,6 +118,8 @@ class PostgresStatements:
             found = _CompiledStatement(
                 statement, clause.compile(dialect=self._dialect, column_keys=columns)
             )
+            if len(self._compiled) >= _MAX_COMPILED:
+                del self._compiled[next(iter(self._compiled))]
             self._compiled[key] = found
         return found
 

@@ -3,14 +3,26 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libgate.db import Database
+from libgate.db import Database, Unit
 from libgate.db.tables import consents
 
 # Scopes a resident is never asked about: signing in at all is the consent to "openid".
 IMPLIED_SCOPES = frozenset({"openid"})
+
+_THIS_CONSENT = (consents.c.card == bindparam("of_card")) & (
+    consents.c.client_id == bindparam("for_client")
+)
+_GRANTED_SCOPES = select(consents.c.scopes).where(_THIS_CONSENT)
+_GRANTED_SCOPES_FOR_UPDATE = _GRANTED_SCOPES.with_for_update()
+_NEW_CONSENT = insert(consents)
+_WIDEN_CONSENT = (
+    update(consents)
+    .where(_THIS_CONSENT)
+    .values(scopes=bindparam("merged_scopes"), granted_at=bindparam("granted_time"))
+)
 
 
 @dataclass(frozen=True)
@@ -30,34 +42,22 @@ class ConsentStore:
         wanted = scopes - IMPLIED_SCOPES
         if not wanted:
             return frozenset()
-        async with self._database.read() as connection:
-            granted = await connection.scalar(
-                select(consents.c.scopes).where(
-                    consents.c.card == card, consents.c.client_id == client_id
-                )
-            )
+        async with self._database.unit(atomic=False) as unit:
+            granted = await unit.scalar(_GRANTED_SCOPES, {"of_card": card, "for_client": client_id})
         return wanted - frozenset(granted or ())
 
-    async def grant(
-        self, connection: AsyncConnection, card: str, client_id: str, scopes: frozenset[str]
-    ) -> None:
-        existing = await connection.scalar(
-            select(consents.c.scopes)
-            .where(consents.c.card == card, consents.c.client_id == client_id)
-            .with_for_update()
-        )
+    async def grant(self, unit: Unit, card: str, client_id: str, scopes: frozenset[str]) -> None:
+        this = {"of_card": card, "for_client": client_id}
+        existing = await unit.scalar(_GRANTED_SCOPES_FOR_UPDATE, this)
         merged = sorted(frozenset(existing or ()) | (scopes - IMPLIED_SCOPES))
         if existing is None:
-            await connection.execute(
-                insert(consents).values(
-                    card=card, client_id=client_id, scopes=merged, granted_at=time.time()
-                )
+            await unit.run(
+                _NEW_CONSENT,
+                {"card": card, "client_id": client_id, "scopes": merged, "granted_at": time.time()},
             )
         else:
-            await connection.execute(
-                update(consents)
-                .where(consents.c.card == card, consents.c.client_id == client_id)
-                .values(scopes=merged, granted_at=time.time())
+            await unit.run(
+                _WIDEN_CONSENT, {**this, "merged_scopes": merged, "granted_time": time.time()}
             )
 
     async def list_for(self, card: str) -> list[Consent]:

@@ -10,11 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, delete, insert, select
 
 from libgate.config import Settings
-from libgate.db import Database
+from libgate.db import Database, Unit
 from libgate.db.tables import auth_requests
 from libgate.oidc._authorize import (
     AuthorizationRequest,
@@ -34,6 +33,11 @@ from libgate.patrons import CardSignIn, DirectoryUnavailable, PatronDirectory, S
 from libgate.privacy import AuditTrail, Pseudonyms
 
 _PENDING_SECONDS = 1800
+_REMEMBER = insert(auth_requests)
+_PENDING = select(auth_requests).where(
+    auth_requests.c.id == bindparam("request_id"), auth_requests.c.expires_at > bindparam("now")
+)
+_FORGET = delete(auth_requests).where(auth_requests.c.id == bindparam("request_id"))
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,8 @@ class OpenIDProvider:
         step = await self._consent_step(request, client, session.card, None)
         if step is not None:
             return step
-        async with self._database.transaction() as connection:
-            return await self._issue_code(connection, request, session, None)
+        async with self._database.unit() as unit:
+            return await self._issue_code(unit, request, session, None)
 
     def _session_fresh_enough(self, request: AuthorizationRequest, session: BrowserSession) -> bool:
         if "login" in request.prompt:
@@ -202,30 +206,25 @@ class OpenIDProvider:
     async def _remember(self, request: AuthorizationRequest) -> str:
         request_id = secrets.token_urlsafe(24)
         now = time.time()
-        async with self._database.transaction() as connection:
-            await connection.execute(
-                insert(auth_requests).values(
-                    id=request_id,
-                    client_id=request.client_id,
-                    params=request.to_json(),
-                    expires_at=now + _PENDING_SECONDS,
-                )
+        async with self._database.unit() as unit:
+            await unit.run(
+                _REMEMBER,
+                {
+                    "id": request_id,
+                    "client_id": request.client_id,
+                    "params": request.to_json(),
+                    "expires_at": now + _PENDING_SECONDS,
+                },
             )
         return request_id
 
     async def pending(self, request_id: str) -> tuple[AuthorizationRequest, Client] | None:
         """The stored request a sign-in or consent page is about, if still live."""
-        async with self._database.read() as connection:
-            row = (
-                await connection.execute(
-                    select(auth_requests).where(
-                        auth_requests.c.id == request_id, auth_requests.c.expires_at > time.time()
-                    )
-                )
-            ).first()
+        async with self._database.unit(atomic=False) as unit:
+            row = await unit.row(_PENDING, {"request_id": request_id, "now": time.time()})
         if row is None:
             return None
-        request = AuthorizationRequest.from_json(row.params)
+        request = AuthorizationRequest.from_json(row["params"])
         client = await self.clients.get(request.client_id)
         return None if client is None else (request, client)
 
@@ -244,10 +243,10 @@ class OpenIDProvider:
         if outcome.patron is None:
             return SignInResult(outcome)
         step = await self._consent_step(request, client, outcome.patron.card, request_id)
-        async with self._database.transaction() as connection:
-            cookie_value, session = await self.sessions.create(connection, outcome.patron.card)
+        async with self._database.unit() as unit:
+            cookie_value, session = await self.sessions.create(unit, outcome.patron.card)
             if step is None:
-                step = await self._issue_code(connection, request, session, request_id)
+                step = await self._issue_code(unit, request, session, request_id)
         return SignInResult(outcome, step, cookie_value)
 
     async def sign_in_to_account(
@@ -257,8 +256,8 @@ class OpenIDProvider:
         outcome = await self._signin.sign_in(card, pin, ip=ip, client_id=None)
         if outcome.patron is None:
             return outcome, None
-        async with self._database.transaction() as connection:
-            cookie_value, _ = await self.sessions.create(connection, outcome.patron.card)
+        async with self._database.unit() as unit:
+            cookie_value, _ = await self.sessions.create(unit, outcome.patron.card)
         return outcome, cookie_value
 
     async def _consent_step(
@@ -298,33 +297,33 @@ class OpenIDProvider:
             return self._error_redirect(
                 request.redirect_uri, "access_denied", "the resident declined", request.state
             )
-        async with self._database.transaction() as connection:
-            await self.consents.grant(connection, session.card, client.client_id, request.scopes)
+        async with self._database.unit() as unit:
+            await self.consents.grant(unit, session.card, client.client_id, request.scopes)
             await self._audit.record(
-                connection,
+                unit,
                 "consent.given",
                 patron_ref=self._pseudonyms.patron_ref(session.card),
                 client_id=client.client_id,
                 ip=ip,
                 scopes=sorted(request.scopes - {"openid"}),
             )
-            return await self._issue_code(connection, request, session, request_id)
+            return await self._issue_code(unit, request, session, request_id)
 
     async def _forget(self, request_id: str) -> None:
-        async with self._database.transaction() as connection:
-            await connection.execute(delete(auth_requests).where(auth_requests.c.id == request_id))
+        async with self._database.unit() as unit:
+            await unit.run(_FORGET, {"request_id": request_id})
 
     async def _issue_code(
         self,
-        connection: AsyncConnection,
+        unit: Unit,
         request: AuthorizationRequest,
         session: BrowserSession,
         request_id: str | None,
     ) -> RedirectTo:
         if request_id is not None:  # single use: the pending request goes as the code is made
-            await connection.execute(delete(auth_requests).where(auth_requests.c.id == request_id))
+            await unit.run(_FORGET, {"request_id": request_id})
         code = await self.tokens.issue_code(
-            connection,
+            unit,
             request,
             card=session.card,
             sid=session.sid,

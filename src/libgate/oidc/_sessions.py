@@ -5,15 +5,25 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from libgate.config import SessionSettings
-from libgate.db import Database
+from libgate.db import Database, Unit
 from libgate.db.tables import browser_sessions
 
 # The idle timer is refreshed at most this often, sparing a write on every page.
 _TOUCH_SECONDS = 60
+
+_NEW_SESSION = insert(browser_sessions)
+_SESSION = select(browser_sessions).where(browser_sessions.c.id_hash == bindparam("cookie_hash"))
+_END_SESSION = delete(browser_sessions).where(
+    browser_sessions.c.id_hash == bindparam("cookie_hash")
+)
+_TOUCH_SESSION = (
+    update(browser_sessions)
+    .where(browser_sessions.c.id_hash == bindparam("cookie_hash"))
+    .values(last_seen=bindparam("seen_at"))
+)
 
 
 def _hash(cookie_value: str) -> str:
@@ -34,20 +44,21 @@ class SessionStore:
         self._database = database
         self._settings = settings
 
-    async def create(self, connection: AsyncConnection, card: str) -> tuple[str, BrowserSession]:
+    async def create(self, unit: Unit, card: str) -> tuple[str, BrowserSession]:
         """A new session for ``card``, in the caller's transaction; returns the cookie value."""
         cookie_value = secrets.token_urlsafe(32)
         now = time.time()
         session = BrowserSession(sid=secrets.token_urlsafe(16), card=card, auth_time=now)
-        await connection.execute(
-            insert(browser_sessions).values(
-                id_hash=_hash(cookie_value),
-                sid=session.sid,
-                card=card,
-                auth_time=now,
-                last_seen=now,
-                expires_at=now + self._settings.absolute_timeout,
-            )
+        await unit.run(
+            _NEW_SESSION,
+            {
+                "id_hash": _hash(cookie_value),
+                "sid": session.sid,
+                "card": card,
+                "auth_time": now,
+                "last_seen": now,
+                "expires_at": now + self._settings.absolute_timeout,
+            },
         )
         return cookie_value, session
 
@@ -58,28 +69,18 @@ class SessionStore:
             return None
         now = time.time()
         id_hash = _hash(cookie_value)
-        async with self._database.read() as connection:
-            row = (
-                await connection.execute(
-                    select(browser_sessions).where(browser_sessions.c.id_hash == id_hash)
-                )
-            ).first()
-        if row is None:
-            return None
-        expired = row.expires_at < now or row.last_seen + self._settings.idle_timeout < now
-        if expired or now - row.last_seen > _TOUCH_SECONDS:
-            async with self._database.transaction() as connection:
-                if expired:
-                    await connection.execute(
-                        delete(browser_sessions).where(browser_sessions.c.id_hash == id_hash)
-                    )
-                    return None
-                await connection.execute(
-                    update(browser_sessions)
-                    .where(browser_sessions.c.id_hash == id_hash)
-                    .values(last_seen=now)
-                )
-        return BrowserSession(sid=row.sid, card=row.card, auth_time=row.auth_time)
+        async with self._database.unit(atomic=False) as unit:
+            row = await unit.row(_SESSION, {"cookie_hash": id_hash})
+            if row is None:
+                return None
+            last_seen = row["last_seen"]
+            expired = row["expires_at"] < now or last_seen + self._settings.idle_timeout < now
+            if expired:
+                await unit.run(_END_SESSION, {"cookie_hash": id_hash})
+                return None
+            if now - last_seen > _TOUCH_SECONDS:
+                await unit.run(_TOUCH_SESSION, {"cookie_hash": id_hash, "seen_at": now})
+        return BrowserSession(sid=row["sid"], card=row["card"], auth_time=row["auth_time"])
 
     async def end(self, *, cookie_value: str | None = None, sid: str | None = None) -> str | None:
         """End a session by cookie or by sid; returns the card it belonged to."""

@@ -83,6 +83,8 @@ _LIVE_GRANT = select(grants).where(
     grants.c.id == bindparam("grant_id"), grants.c.revoked_at.is_(None)
 )
 _NEW_REFRESH_TOKEN = insert(refresh_tokens)
+_NEW_GRANT = insert(grants)
+_NEW_CODE = insert(auth_codes)
 _USE_REFRESH_TOKEN = (
     update(refresh_tokens)
     .where(
@@ -161,7 +163,7 @@ class TokenService:
 
     async def issue_code(
         self,
-        connection: AsyncConnection,
+        unit: Unit,
         request: AuthorizationRequest,
         *,
         card: str,
@@ -171,27 +173,29 @@ class TokenService:
         now = time.time()
         grant_id = secrets.token_urlsafe(16)
         code = secrets.token_urlsafe(32)
-        await connection.execute(
-            insert(grants).values(
-                id=grant_id,
-                client_id=request.client_id,
-                card=card,
-                sid=sid,
-                scopes=sorted(request.scopes),
-                auth_time=auth_time,
-                created_at=now,
-            )
+        await unit.run(
+            _NEW_GRANT,
+            {
+                "id": grant_id,
+                "client_id": request.client_id,
+                "card": card,
+                "sid": sid,
+                "scopes": sorted(request.scopes),
+                "auth_time": auth_time,
+                "created_at": now,
+            },
         )
-        await connection.execute(
-            insert(auth_codes).values(
-                code_hash=_digest(code),
-                grant_id=grant_id,
-                client_id=request.client_id,
-                redirect_uri=request.redirect_uri,
-                code_challenge=request.code_challenge,
-                nonce=request.nonce,
-                expires_at=now + self._settings.code_ttl,
-            )
+        await unit.run(
+            _NEW_CODE,
+            {
+                "code_hash": _digest(code),
+                "grant_id": grant_id,
+                "client_id": request.client_id,
+                "redirect_uri": request.redirect_uri,
+                "code_challenge": request.code_challenge,
+                "nonce": request.nonce,
+                "expires_at": now + self._settings.code_ttl,
+            },
         )
         return code
 

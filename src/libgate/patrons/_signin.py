@@ -48,11 +48,11 @@ class CardSignIn:
         card = normalise_card(card)
         ref = self._pseudonyms.patron_ref(card)
         keys = [card_key(card), ip_key(ip)]
-        lockout = await self._guard.active_lockout(keys)
+        lockout = await self._guard.active_lockout(card, ip)
         if lockout is not None:
-            async with self._database.transaction() as connection:
+            async with self._database.unit() as unit:
                 await self._audit.record(
-                    connection,
+                    unit,
                     "signin.refused_locked_out",
                     patron_ref=ref,
                     client_id=client_id,
@@ -64,15 +64,15 @@ class CardSignIn:
         verdict = (
             await self._directory.authenticate(card, pin) if card else AuthFailure.UNKNOWN_CARD
         )
-        async with self._database.transaction() as connection:
+        async with self._database.unit() as unit:
             if isinstance(verdict, Patron):
-                await self._guard.forget_failures(connection, card_key(card))
+                await self._guard.forget_failures(unit, card_key(card))
                 await self._audit.record(
-                    connection, "signin.success", patron_ref=ref, client_id=client_id, ip=ip
+                    unit, "signin.success", patron_ref=ref, client_id=client_id, ip=ip
                 )
                 return SignInOutcome(verdict, None)
             await self._audit.record(
-                connection,
+                unit,
                 "signin.failure",
                 patron_ref=ref,
                 client_id=client_id,
@@ -81,10 +81,10 @@ class CardSignIn:
             )
             if not verdict.counts_as_guess:
                 return SignInOutcome(None, verdict)
-            started = await self._guard.record_failure(connection, keys)
+            started = await self._guard.record_failure(unit, keys)
             for new_lockout in started:
                 await self._audit.record(
-                    connection,
+                    unit,
                     "signin.lockout",
                     patron_ref=ref,
                     client_id=client_id,

@@ -3,13 +3,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from libgate.config import ThrottleSettings
-from libgate.db import Database
+from libgate.db import Database, Row, Unit
 from libgate.db.tables import lockouts, pin_failures
 
 # How long after a lockout ends a new one still counts as a repeat (and doubles).
@@ -32,8 +30,36 @@ class Lockout:
         return self.key.split(":", 1)[1]
 
 
-def _lockout(row: Any) -> Lockout:
-    return Lockout(row.key, row.until, row.level, row.until - row.created_at)
+# Statements built once: units of work compile each statement once (see libgate.db).
+_ACTIVE_LOCKOUT = (
+    select(lockouts)
+    .where(
+        lockouts.c.key.in_([bindparam("card_key"), bindparam("ip_key")]),
+        lockouts.c.until > bindparam("now"),
+    )
+    .order_by(lockouts.c.until.desc())
+    .limit(1)
+)
+_FAILURE = insert(pin_failures)
+_RECENT_FAILURES = (
+    select(func.count())
+    .select_from(pin_failures)
+    .where(pin_failures.c.key == bindparam("failed_key"), pin_failures.c.at > bindparam("since"))
+)
+_LOCKOUT_FOR_UPDATE = (
+    select(lockouts).where(lockouts.c.key == bindparam("lock_key")).with_for_update()
+)
+_RENEW_LOCKOUT = (
+    update(lockouts)
+    .where(lockouts.c.key == bindparam("lock_key"))
+    .values(until=bindparam("new_until"), level=bindparam("new_level"), created_at=bindparam("now"))
+)
+_NEW_LOCKOUT = insert(lockouts)
+_FORGET_FAILURES = delete(pin_failures).where(pin_failures.c.key == bindparam("forget_key"))
+
+
+def _lockout(row: Row) -> Lockout:
+    return Lockout(row["key"], row["until"], row["level"], row["until"] - row["created_at"])
 
 
 def card_key(card: str) -> str:
@@ -64,65 +90,54 @@ class PinGuard:
             return self._settings.max_failures_per_card
         return self._settings.max_failures_per_ip
 
-    async def active_lockout(self, keys: Sequence[str]) -> Lockout | None:
-        async with self._database.read() as connection:
-            row = (
-                await connection.execute(
-                    select(lockouts)
-                    .where(lockouts.c.key.in_(keys), lockouts.c.until > self._clock())
-                    .order_by(lockouts.c.until.desc())
-                    .limit(1)
-                )
-            ).first()
+    async def active_lockout(self, card: str, ip: str) -> Lockout | None:
+        """The lockout, on the card or on the address, that ends last."""
+        async with self._database.unit(atomic=False) as unit:
+            row = await unit.row(
+                _ACTIVE_LOCKOUT,
+                {"card_key": card_key(card), "ip_key": ip_key(ip), "now": self._clock()},
+            )
         return None if row is None else _lockout(row)
 
-    async def record_failure(
-        self, connection: AsyncConnection, keys: Sequence[str]
-    ) -> list[Lockout]:
+    async def record_failure(self, unit: Unit, keys: Sequence[str]) -> list[Lockout]:
         """Count one failure against each key; return the lockouts this failure started."""
         now = self._clock()
         window_start = now - self._settings.window_seconds
         started: list[Lockout] = []
-        await connection.execute(insert(pin_failures), [{"key": k, "at": now} for k in keys])
         for key in keys:
-            failures = await connection.scalar(
-                select(func.count())
-                .select_from(pin_failures)
-                .where(pin_failures.c.key == key, pin_failures.c.at > window_start)
+            await unit.run(_FAILURE, {"key": key, "at": now})
+            failures = await unit.scalar(
+                _RECENT_FAILURES, {"failed_key": key, "since": window_start}
             )
             if (failures or 0) >= self._limit(key):
-                started.append(await self._lock(connection, key, now))
+                started.append(await self._lock(unit, key, now))
         return started
 
-    async def _lock(self, connection: AsyncConnection, key: str, now: float) -> Lockout:
-        previous = (
-            await connection.execute(
-                select(lockouts).where(lockouts.c.key == key).with_for_update()
-            )
-        ).first()
+    async def _lock(self, unit: Unit, key: str, now: float) -> Lockout:
+        previous = await unit.row(_LOCKOUT_FOR_UPDATE, {"lock_key": key})
         # A repeat offence soon after the last lockout doubles the wait.
-        level = previous.level + 1 if previous and now - previous.until < _REPEAT_WINDOW else 0
+        repeat = previous is not None and now - previous["until"] < _REPEAT_WINDOW
+        level = previous["level"] + 1 if previous is not None and repeat else 0
         duration = min(
             self._settings.lockout_seconds * 2**level, self._settings.max_lockout_seconds
         )
         until = now + duration
-        if previous:
-            await connection.execute(
-                update(lockouts)
-                .where(lockouts.c.key == key)
-                .values(until=until, level=level, created_at=now)
+        if previous is not None:
+            await unit.run(
+                _RENEW_LOCKOUT,
+                {"lock_key": key, "new_until": until, "new_level": level, "now": now},
             )
         else:
-            await connection.execute(
-                insert(lockouts).values(key=key, until=until, level=level, created_at=now)
+            await unit.run(
+                _NEW_LOCKOUT, {"key": key, "until": until, "level": level, "created_at": now}
             )
         # The lockout now speaks for these failures; counting restarts after it.
-        await connection.execute(delete(pin_failures).where(pin_failures.c.key == key))
+        await self.forget_failures(unit, key)
         return Lockout(key, until, level, duration)
 
-    async def forget_failures(self, connection: AsyncConnection, key: str) -> None:
+    async def forget_failures(self, unit: Unit, key: str) -> None:
         """A right PIN wipes the card's recent failures (not its lockout history)."""
-        await connection.execute(delete(pin_failures).where(pin_failures.c.key == key))
+        await unit.run(_FORGET_FAILURES, {"forget_key": key})
 
     async def list_active(self) -> list[Lockout]:
         async with self._database.read() as connection:
@@ -133,7 +148,7 @@ class PinGuard:
                     .order_by(lockouts.c.until)
                 )
             ).all()
-        return [_lockout(r) for r in rows]
+        return [_lockout(r._mapping) for r in rows]
 
     async def clear(self, key: str) -> bool:
         """Lift a lockout and forget its history and failures; True when there was one."""
