@@ -110,8 +110,9 @@ class Settings(_Section):
         20,
         ge=1,
         description=(
-            "PostgreSQL connections each worker process keeps open (half as many again "
-            "during bursts). Size max_connections for workers x 1.5 x this."
+            "Size of each worker process's PostgreSQL pool; a worker opens up to twice "
+            "this (bursts, and the pool of the busiest requests). Size max_connections "
+            "for workers x 2 x this."
         ),
     )
     secret_key: str = Field(
