@@ -1,0 +1,61 @@
+"""Cutting a byte stream into SIP2 messages, with a bound on memory."""
+
+from __future__ import annotations
+
+import asyncio
+
+from libgate.sip2._codec import DEFAULT_MAX_SIZE
+from libgate.sip2._errors import MalformedMessage, MessageTooLarge
+
+_TERMINATORS = b"\r\n"
+_CHUNK = 4096
+
+
+class FrameReader:
+    """Reads whole messages (terminator included) from a stream. A message may end with
+    CR, CRLF or LF; empty lines between messages are skipped. At most ``max_size`` bytes
+    are ever buffered: a longer message raises MessageTooLarge, after which the stream's
+    framing is lost and the connection should be closed. Time limits are the caller's
+    (``asyncio.timeout`` around :meth:`read`)."""
+
+    def __init__(self, reader: asyncio.StreamReader, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        self._reader = reader
+        self._max_size = max_size
+        self._buffer = bytearray()
+
+    async def read(self) -> bytes | None:
+        """The next message, or None when the other side closed the connection cleanly."""
+        while True:
+            frame = self._take_frame()
+            if frame is not None:
+                return frame
+            if len(self._buffer) > self._max_size:
+                raise MessageTooLarge(f"no message terminator within {self._max_size} bytes")
+            chunk = await self._reader.read(_CHUNK)
+            if not chunk:
+                if self._buffer.strip(_TERMINATORS):
+                    raise MalformedMessage("the connection closed in the middle of a message")
+                return None
+            self._buffer += chunk
+
+    def _take_frame(self) -> bytes | None:
+        start = 0
+        while start < len(self._buffer) and self._buffer[start] in _TERMINATORS:
+            start += 1  # the LF of a CRLF that arrived late, or an empty line
+        if start:
+            del self._buffer[:start]
+        end = _first_terminator(self._buffer)
+        if end < 0:
+            return None
+        if self._buffer[end : end + 2] == b"\r\n":
+            end += 1
+        frame = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        if len(frame) > self._max_size:
+            raise MessageTooLarge(f"a message longer than {self._max_size} bytes")
+        return frame
+
+
+def _first_terminator(buffer: bytearray) -> int:
+    positions = [p for p in (buffer.find(b"\r"), buffer.find(b"\n")) if p >= 0]
+    return min(positions) if positions else -1
