@@ -15,6 +15,7 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from libgate.cli_sip2 import sip2_app
 from libgate.config import ConfigError, Settings, load_settings
 from libgate.db import upgrade_to_latest
 from libgate.observability import setup_logging
@@ -38,6 +39,7 @@ for sub, name in [
     (keys_app, "keys"),
     (audit_app, "audit"),
     (lockouts_app, "lockouts"),
+    (sip2_app, "sip2"),
 ]:
     app.add_typer(sub, name=name)
 

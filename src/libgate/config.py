@@ -41,8 +41,44 @@ class LibrarySettings(_Section):
 class DirectorySettings(_Section):
     """Where card numbers and PINs are checked."""
 
-    connector: Literal["local"] = Field(
-        "local", description="Patron directory: `local` (imported from CSV)."
+    connector: Literal["local", "sip2"] = Field(
+        "local",
+        description="Patron directory: `local` (imported from CSV) or `sip2` (the LMS, see [lms]).",
+    )
+
+
+class LmsSettings(_Section):
+    """The library management system's SIP2 service (for `connector = "sip2"`)."""
+
+    host: str = Field("127.0.0.1", description="Host name or address of the LMS's SIP2 service.")
+    port: int = Field(6001, ge=1, le=65535, description="Its TCP port.")
+    tls: bool = Field(True, description="Use TLS, verifying the LMS's certificate.")
+    tls_ca_file: str = Field(
+        "", description="CA bundle (PEM) that signed the LMS's certificate; empty: system CAs."
+    )
+    tls_client_cert: str = Field(
+        "", description="Client certificate (PEM) when the LMS requires mutual TLS."
+    )
+    tls_client_key: str = Field("", description="Its private key (PEM).")
+    login_user: str = Field("", description="libgate's SIP2 login (93 CN) at the LMS.")
+    login_password: str = Field(
+        "", description="Its password (93 CO); set it from a secret store, not this file."
+    )
+    location_code: str = Field("", description="Location code sent at login (93 CP).")
+    institution: str = Field("", description="Institution id (AO) the LMS expects.")
+    terminal_password: str = Field("", description="Terminal password (AC), if the LMS uses one.")
+    encoding: Literal["cp850", "latin-1", "utf-8"] = Field(
+        "cp850", description="Character set of the SIP2 service (SIP2's default is cp850)."
+    )
+    error_detection: bool = Field(
+        True, description="Send and check AY sequence numbers and AZ checksums."
+    )
+    pool_size: int = Field(4, ge=1, description="Connections to the LMS per libgate process.")
+    timeout_seconds: float = Field(
+        5.0, gt=0, description="Longest wait for the LMS to connect or answer."
+    )
+    keepalive_seconds: float = Field(
+        60.0, ge=0, description="Idle connections get a SIP2 status (99) this often; 0: never."
     )
 
 
@@ -131,6 +167,7 @@ class Settings(_Section):
     )
     library: LibrarySettings = Field(default_factory=LibrarySettings)  # type: ignore[arg-type]
     directory: DirectorySettings = Field(default_factory=DirectorySettings)  # type: ignore[arg-type]
+    lms: LmsSettings = Field(default_factory=LmsSettings)  # type: ignore[arg-type]
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)  # type: ignore[arg-type]
     tokens: TokenSettings = Field(default_factory=TokenSettings)  # type: ignore[arg-type]
     sessions: SessionSettings = Field(default_factory=SessionSettings)  # type: ignore[arg-type]

@@ -15,9 +15,17 @@ from libgate.oidc import (
     SessionStore,
     TokenService,
 )
-from libgate.patrons import CardSignIn, LocalDirectory, PatronDirectory, PinGuard, PinHasher
+from libgate.patrons import (
+    CardSignIn,
+    LocalDirectory,
+    PatronDirectory,
+    PinGuard,
+    PinHasher,
+    Sip2Directory,
+)
 from libgate.privacy import AuditTrail, Pseudonyms
 from libgate.secrets import InstanceSecrets
+from libgate.sip2 import LmsPool, lms_link
 
 
 @dataclass
@@ -33,6 +41,7 @@ class Services:
     keys: KeyStore
     provider: OpenIDProvider
     form_key: bytes
+    lms: LmsPool | None
 
     async def purge_expired(self) -> None:
         """Housekeeping: delete what has expired (run every few minutes by each instance;
@@ -41,6 +50,8 @@ class Services:
         await self.guard.purge_expired()
 
     async def close(self) -> None:
+        if self.lms is not None:
+            await self.lms.close()
         await self.database.dispose()
 
 
@@ -52,7 +63,21 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
     audit = AuditTrail(database)
     pseudonyms = Pseudonyms(secrets.derive("pseudonyms"))
     hasher = PinHasher()
-    directory = LocalDirectory(database, hasher)
+    lms: LmsPool | None = None
+    directory: PatronDirectory
+    if settings.directory.connector == "sip2":
+        lms = LmsPool(
+            lms_link(settings.lms),
+            size=settings.lms.pool_size,
+            keepalive_seconds=settings.lms.keepalive_seconds,
+        )
+        directory = Sip2Directory(
+            lms,
+            institution=settings.lms.institution,
+            terminal_password=settings.lms.terminal_password,
+        )
+    else:
+        directory = LocalDirectory(database, hasher)
     guard = PinGuard(database, settings.throttle)
     clients = ClientRegistry(database)
     keys = KeyStore(database, secrets.derive("signing-keys"), settings.tokens.key_overlap_seconds)
@@ -90,4 +115,5 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
         keys=keys,
         provider=provider,
         form_key=secrets.derive("forms"),
+        lms=lms,
     )

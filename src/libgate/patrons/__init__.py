@@ -9,9 +9,11 @@ from libgate.patrons._import import ImportReport, import_patrons_csv
 from libgate.patrons._local import LocalDirectory
 from libgate.patrons._pins import PinHasher
 from libgate.patrons._signin import CardSignIn, SignInOutcome, normalise_card
+from libgate.patrons._sip2 import AccountSummary, Sip2Directory
 from libgate.patrons._throttle import Lockout, PinGuard, card_key, ip_key
 
 __all__ = [
+    "AccountSummary",
     "AuthFailure",
     "CardSignIn",
     "DirectoryUnavailable",
@@ -23,6 +25,7 @@ __all__ = [
     "PinGuard",
     "PinHasher",
     "SignInOutcome",
+    "Sip2Directory",
     "card_key",
     "import_patrons_csv",
     "ip_key",

@@ -12,6 +12,14 @@ from libgate.sip2._codec import (
     parse_sip2_datetime,
     sip2_datetime,
 )
+from libgate.sip2._connection import (
+    LmsConnection,
+    LmsError,
+    LmsLink,
+    LmsLoginRefused,
+    LmsProtocolError,
+    LmsUnavailable,
+)
 from libgate.sip2._errors import (
     CharacterSetError,
     ChecksumMismatch,
@@ -22,6 +30,8 @@ from libgate.sip2._errors import (
 )
 from libgate.sip2._fields import FIELD_NAMES, PERSONAL_FIELDS, REPEATABLE, SECRET_FIELDS
 from libgate.sip2._framing import FrameReader
+from libgate.sip2._link import client_tls_context, lms_link
+from libgate.sip2._pool import CircuitBreaker, LmsPool, status_request
 from libgate.sip2._spec import MESSAGES, FixedField, MessageSpec
 
 __all__ = [
@@ -35,8 +45,16 @@ __all__ = [
     "SECRET_FIELDS",
     "CharacterSetError",
     "ChecksumMismatch",
+    "CircuitBreaker",
     "FixedField",
     "FrameReader",
+    "LmsConnection",
+    "LmsError",
+    "LmsLink",
+    "LmsLoginRefused",
+    "LmsPool",
+    "LmsProtocolError",
+    "LmsUnavailable",
     "MalformedMessage",
     "Message",
     "MessageSpec",
@@ -44,8 +62,11 @@ __all__ = [
     "Sip2Error",
     "UnknownMessage",
     "checksum",
+    "client_tls_context",
     "decode",
     "encode",
+    "lms_link",
     "parse_sip2_datetime",
     "sip2_datetime",
+    "status_request",
 ]
