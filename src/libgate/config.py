@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+_ENCODING = Literal["cp850", "latin-1", "utf-8"]
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -67,7 +69,7 @@ class LmsSettings(_Section):
     location_code: str = Field("", description="Location code sent at login (93 CP).")
     institution: str = Field("", description="Institution id (AO) the LMS expects.")
     terminal_password: str = Field("", description="Terminal password (AC), if the LMS uses one.")
-    encoding: Literal["cp850", "latin-1", "utf-8"] = Field(
+    encoding: _ENCODING = Field(
         "cp850", description="Character set of the SIP2 service (SIP2's default is cp850)."
     )
     error_detection: bool = Field(
@@ -79,6 +81,94 @@ class LmsSettings(_Section):
     )
     keepalive_seconds: float = Field(
         60.0, ge=0, description="Idle connections get a SIP2 status (99) this often; 0: never."
+    )
+
+
+class VendorPolicy(_Section):
+    """What one kind of SIP2 client (kiosk, e-resource platform) may do through the gateway."""
+
+    messages: list[str] = Field(
+        default_factory=lambda: ["99", "63", "23", "35"],
+        description="SIP2 messages it may send (login, 93, is always allowed).",
+    )
+    fields: list[str] = Field(
+        default_factory=lambda: ["AO", "AA", "BL", "CQ"],
+        description="Variable fields it may receive in answers; all others are removed.",
+    )
+    real_card: bool = Field(
+        False, description="Receive real card numbers in AA; otherwise a pseudonym per vendor."
+    )
+    rate_per_second: float = Field(
+        20.0, gt=0, description="Messages per second allowed on one connection."
+    )
+    offline_lending: bool = Field(
+        False,
+        description="While the LMS is down, take checkouts (11) and checkins (09) to replay later.",
+    )
+    encoding: _ENCODING = Field("cp850", description="Character set the vendor's client uses.")
+
+
+def _default_policies() -> dict[str, VendorPolicy]:
+    every_request = ["99", "63", "23", "11", "09", "17", "19", "25", "15", "29", "65", "35", "37"]
+    return {
+        "validation": VendorPolicy(),  # type: ignore[call-arg]
+        "kiosk": VendorPolicy(
+            messages=every_request,
+            fields=[
+                "AO",
+                "AA",
+                "AB",
+                "AE",
+                "AF",
+                "AG",
+                "AH",
+                "AJ",
+                "AQ",
+                "BL",
+                "CQ",
+                "BH",
+                "BV",
+                "BK",
+                "BT",
+                "CH",
+                "CK",
+                "CI",
+                "AU",
+                "AS",
+                "AT",
+                "AV",
+            ],
+            real_card=True,
+            offline_lending=True,
+        ),  # type: ignore[call-arg]
+    }
+
+
+class GatewaySettings(_Section):
+    """The SIP2 gateway that kiosks and vendors connect to (`libgate sip2 serve`)."""
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(6002, ge=1, le=65535, description="TCP port to listen on.")
+    tls_cert_file: str = Field(
+        "", description="Certificate chain (PEM) to serve TLS with; empty: plain TCP."
+    )
+    tls_key_file: str = Field("", description="Its private key (PEM).")
+    tls_client_ca_file: str = Field(
+        "", description="Require client certificates signed by this CA (mutual TLS)."
+    )
+    idle_timeout_seconds: float = Field(
+        300.0, gt=0, description="Close a connection silent for this long."
+    )
+    message_timeout_seconds: float = Field(
+        10.0, gt=0, description="A message begun must be complete within this (cuts slow senders)."
+    )
+    max_message_size: int = Field(
+        8192, ge=256, description="Longest message accepted; a longer one closes the connection."
+    )
+    max_connections: int = Field(500, ge=1, description="Connections served at once.")
+    policies: dict[str, VendorPolicy] = Field(
+        default_factory=_default_policies,
+        description="Policies by name; each vendor account names one.",
     )
 
 
@@ -168,6 +258,7 @@ class Settings(_Section):
     library: LibrarySettings = Field(default_factory=LibrarySettings)  # type: ignore[arg-type]
     directory: DirectorySettings = Field(default_factory=DirectorySettings)  # type: ignore[arg-type]
     lms: LmsSettings = Field(default_factory=LmsSettings)  # type: ignore[arg-type]
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)  # type: ignore[arg-type]
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)  # type: ignore[arg-type]
     tokens: TokenSettings = Field(default_factory=TokenSettings)  # type: ignore[arg-type]
     sessions: SessionSettings = Field(default_factory=SessionSettings)  # type: ignore[arg-type]

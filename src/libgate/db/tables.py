@@ -209,3 +209,32 @@ client_assertion_jtis = Table(
     Column("jti", String(255), primary_key=True),
     Column("expires_at", Float, nullable=False),
 )
+
+# SIP2 gateway: the accounts kiosks and vendors log in with (93 CN / CO) ...
+sip2_vendors = Table(
+    "sip2_vendors",
+    metadata,
+    Column("login", String(64), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("policy", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# ... and the checkouts and checkins kiosks made while the LMS was down, replayed in order.
+sip2_journal = Table(
+    "sip2_journal",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("vendor", String(64), nullable=False),
+    Column("code", String(2), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("card", String(64), nullable=False, index=True),
+    Column("item", String(64), nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("replayed_at", Float, nullable=True),
+    Column("outcome", Text, nullable=True),
+)
