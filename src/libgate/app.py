@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from libgate.background import every
 from libgate.config import Settings, load_settings
 from libgate.observability import Metrics, ObservabilityMiddleware, setup_logging
 from libgate.services import Services, build_services
@@ -28,17 +27,6 @@ from libgate.web import (
 _WEB = Path(__file__).with_name("web")
 _HOUSEKEEPING_SECONDS = 600
 _SEAL_SECONDS = 1.0
-log = logging.getLogger("libgate.background")
-
-
-async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-    """Run ``job`` every ``seconds`` (with jitter, so instances spread out) until cancelled."""
-    while True:
-        await asyncio.sleep(seconds * random.uniform(0.8, 1.2))
-        try:
-            await job()
-        except Exception:  # one failed run must not stop the service; the next one retries
-            log.exception("%s failed", name)
 
 
 def _attach(app: Starlette, services: Services) -> None:
@@ -60,9 +48,9 @@ def create_app(
         running = services or await build_services(settings, migrate=False)
         _attach(app, running)
         background = [
-            asyncio.create_task(_every(_SEAL_SECONDS, running.audit.seal, "audit sealing")),
+            asyncio.create_task(every(_SEAL_SECONDS, running.audit.seal, "audit sealing")),
             asyncio.create_task(
-                _every(_HOUSEKEEPING_SECONDS, running.purge_expired, "housekeeping")
+                every(_HOUSEKEEPING_SECONDS, running.purge_expired, "housekeeping")
             ),
         ]
         try:

@@ -6,17 +6,15 @@ import asyncio
 import datetime as dt
 import json
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import uvicorn
-from rich.console import Console
 from rich.table import Table
 
+from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
 from libgate.cli_sip2 import sip2_app
-from libgate.config import ConfigError, Settings, load_settings
 from libgate.db import upgrade_to_latest
 from libgate.observability import setup_logging
 from libgate.oidc import AUTH_METHODS, KNOWN_SCOPES, ClientRegistrationError
@@ -43,46 +41,11 @@ for sub, name in [
 ]:
     app.add_typer(sub, name=name)
 
-console = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Path of libgate.toml (else LIBGATE_CONFIG).")
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    if config is not None:
-        os.environ["LIBGATE_CONFIG"] = str(config)
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        err.print(f"[red]Configuration problem:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
-def _with_services(config: Path | None, work: Callable[[Services], Awaitable[T]]) -> T:
-    settings = _settings(config)
-
-    async def run() -> T:
-        services = await build_services(settings)
-        try:
-            return await work(services)
-        finally:
-            await services.close()
-
-    try:
-        return asyncio.run(run())
-    except ConfigError as exc:
-        err.print(f"[red]Configuration problem:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
 
 @app.command()
 def migrate(config: ConfigOption = None) -> None:
     """Create or upgrade the database schema."""
-    settings = _settings(config)
+    settings = settings_from(config)
     asyncio.run(upgrade_to_latest(settings.database_url))
     console.print("Database is up to date.")
 
@@ -95,8 +58,8 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Run libgate."""
-    settings = _settings(config)
-    _with_services(config, lambda services: services.keys.ensure_keys())
+    settings = settings_from(config)
+    with_services(config, lambda services: services.keys.ensure_keys())
     setup_logging(settings.log_level)
     uvicorn.run(
         "libgate.app:app_from_environment",
@@ -121,7 +84,7 @@ def demo(
     from libgate.demo import prepare_demo, sample_patrons
 
     os.environ.setdefault("LIBGATE_ISSUER", f"http://{host}:{port}")
-    settings = _settings(config)
+    settings = settings_from(config)
     setup_logging("warning")
 
     async def run() -> None:
@@ -153,7 +116,7 @@ def patrons_import(
     config: ConfigOption = None,
 ) -> None:
     """Import patrons from CSV: header card,pin,name,email,expires,branch,category."""
-    report = _with_services(config, lambda s: import_patrons_csv(s.database, file, s.hasher))
+    report = with_services(config, lambda s: import_patrons_csv(s.database, file, s.hasher))
     for problem in report.problems:
         err.print(f"[yellow]skipped[/yellow] {problem}")
     console.print(f"Imported {report.imported} patron(s).")
@@ -207,7 +170,7 @@ def clients_add(
         )
 
     try:
-        client, secret = _with_services(config, add)
+        client, secret = with_services(config, add)
     except ClientRegistrationError as exc:
         err.print(f"[red]Not registered:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -230,7 +193,7 @@ def clients_list(
     config: ConfigOption = None,
 ) -> None:
     """List registered services."""
-    clients = _with_services(config, lambda s: s.clients.list())
+    clients = with_services(config, lambda s: s.clients.list())
     if as_json:
         print(json.dumps([c.as_dict() for c in clients], indent=2))
         return
@@ -251,7 +214,7 @@ def clients_list(
 @clients_app.command("remove")
 def clients_remove(client_id: str, config: ConfigOption = None) -> None:
     """Remove a service; its tokens stop working."""
-    if not _with_services(config, lambda s: s.clients.remove(client_id)):
+    if not with_services(config, lambda s: s.clients.remove(client_id)):
         err.print(f"No client {client_id}.")
         raise typer.Exit(1)
     console.print(f"Removed {client_id}.")
@@ -260,8 +223,8 @@ def clients_remove(client_id: str, config: ConfigOption = None) -> None:
 @keys_app.command("rotate")
 def keys_rotate(config: ConfigOption = None) -> None:
     """Start signing with new keys; old keys keep verifying for the overlap period."""
-    retired = _with_services(config, lambda s: s.keys.rotate())
-    settings = _settings(config)
+    retired = with_services(config, lambda s: s.keys.rotate())
+    settings = settings_from(config)
     console.print(
         f"New signing keys are active. {len(retired)} old key(s) stay published for "
         f"{settings.tokens.key_overlap_seconds} seconds."
@@ -271,7 +234,7 @@ def keys_rotate(config: ConfigOption = None) -> None:
 @audit_app.command("verify")
 def audit_verify(config: ConfigOption = None) -> None:
     """Check the hash chain; exit 1 naming the first broken entry."""
-    count, broken = _with_services(config, lambda s: s.audit.verify())
+    count, broken = with_services(config, lambda s: s.audit.verify())
     if broken is not None:
         err.print(
             f"[red]Audit trail broken at entry {broken.seq}:[/red] {broken.reason} "
@@ -284,7 +247,7 @@ def audit_verify(config: ConfigOption = None) -> None:
 @lockouts_app.command("list")
 def lockouts_list(config: ConfigOption = None) -> None:
     """Show active lockouts."""
-    active = _with_services(config, lambda s: s.guard.list_active())
+    active = with_services(config, lambda s: s.guard.list_active())
     if not active:
         console.print("No active lockouts.")
         return
@@ -308,7 +271,7 @@ def lockouts_clear(
         err.print("Give a card number or --ip ADDRESS.")
         raise typer.Exit(2)
     key = card_key(normalise_card(card)) if card else ip_key(str(ip))
-    if _with_services(config, lambda s: s.guard.clear(key)):
+    if with_services(config, lambda s: s.guard.clear(key)):
         console.print(f"Cleared the lockout for {key.split(':', 1)[1]}.")
     else:
         console.print(f"No lockout for {key.split(':', 1)[1]}.")

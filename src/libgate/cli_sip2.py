@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
+import signal
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
+from libgate.observability import setup_logging
 from libgate.patrons import normalise_card
 from libgate.patrons._sip2_check import check_lms
 from libgate.sip2 import LmsLink, client_tls_context
+from libgate.sip2.gateway import Journal, VendorError, VendorRegistry, run_gateway
 
 sip2_app = typer.Typer(help="SIP2: the LMS link, kiosks and vendors.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+vendors_app = typer.Typer(
+    help="Accounts kiosks and vendors log in to the gateway with.", no_args_is_help=True
+)
+sip2_app.add_typer(vendors_app, name="vendors")
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -77,3 +84,121 @@ def check(
     if failed:
         raise typer.Exit(1)
     console.print("Every step passed.")
+
+
+@sip2_app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on ([gateway] host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on ([gateway] port).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the SIP2 gateway for kiosks and vendors (the LMS link comes from [lms])."""
+    settings = settings_from(config)
+    setup_logging(settings.log_level)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+
+        def ready(bound: int) -> None:
+            console.print(f"SIP2 gateway listening on {host or settings.gateway.host}:{bound}")
+
+        await run_gateway(
+            settings,
+            host=host or settings.gateway.host,
+            port=settings.gateway.port if port is None else port,
+            ready=ready,
+            stop=stop,
+        )
+
+    asyncio.run(run())
+
+
+@vendors_app.command("add")
+def vendors_add(
+    login: Annotated[str, typer.Argument(help="The login the vendor sends (93 CN).")],
+    policy: Annotated[str, typer.Option(help="A policy name from [gateway.policies].")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the account as JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create an account and print its password (shown once, stored only as a hash)."""
+    settings = settings_from(config)
+    known = set(settings.gateway.policies)
+    try:
+        vendor, password = with_services(
+            config, lambda s: VendorRegistry(s.database).add(login, policy, known)
+        )
+    except VendorError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(json.dumps({"login": vendor.login, "password": password, "policy": vendor.policy}))
+        return
+    console.print(f"Vendor [bold]{vendor.login}[/bold] (policy {vendor.policy})")
+    console.print(f"  password: {password}")
+    console.print("[yellow]Copy the password now: it cannot be shown again.[/yellow]")
+
+
+@vendors_app.command("list")
+def vendors_list(config: ConfigOption = None) -> None:
+    """Show the gateway's accounts and their policies."""
+    vendors = with_services(config, lambda s: VendorRegistry(s.database).list())
+    if not vendors:
+        console.print("No vendor accounts.")
+        return
+    table = Table()
+    for column in ("Login", "Policy", "Created"):
+        table.add_column(column)
+    for vendor in vendors:
+        created = dt.datetime.fromtimestamp(vendor.created_at).strftime("%Y-%m-%d %H:%M")
+        table.add_row(vendor.login, vendor.policy, created)
+    console.print(table)
+
+
+@vendors_app.command("remove")
+def vendors_remove(
+    login: Annotated[str, typer.Argument(help="The account to remove.")],
+    config: ConfigOption = None,
+) -> None:
+    """Remove an account: its next login is refused (open connections end at restart)."""
+    if not with_services(config, lambda s: VendorRegistry(s.database).remove(login)):
+        err.print(f"No vendor {login!r}.")
+        raise typer.Exit(1)
+    console.print(f"Removed {login}.")
+
+
+@sip2_app.command("journal")
+def journal(
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list transactions already applied.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Checkouts and checkins taken while the LMS was down: by default those still waiting,
+    those the LMS refused, and those to check by hand."""
+    states = None if show_all else ("pending", "sending", "failed", "uncertain")
+    entries = with_services(
+        config, lambda s: Journal(s.database, loans_per_patron=0).entries(states)
+    )
+    if not entries:
+        console.print("Nothing to show: every offline transaction has been applied.")
+        return
+    table = Table()
+    for column in ("#", "When", "Vendor", "What", "Card", "Item", "State", "LMS said"):
+        table.add_column(column)
+    for entry in entries:
+        when = dt.datetime.fromtimestamp(entry.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        what = "checkout" if entry.code == "11" else "checkin"
+        table.add_row(
+            str(entry.id),
+            when,
+            entry.vendor,
+            what,
+            entry.card,
+            entry.item,
+            entry.state,
+            entry.outcome or "",
+        )
+    console.print(table)

@@ -166,6 +166,9 @@ class GatewaySettings(_Section):
         8192, ge=256, description="Longest message accepted; a longer one closes the connection."
     )
     max_connections: int = Field(500, ge=1, description="Connections served at once.")
+    offline_loans_per_patron: int = Field(
+        5, ge=0, description="Checkouts one card may make while the LMS is down."
+    )
     policies: dict[str, VendorPolicy] = Field(
         default_factory=_default_policies,
         description="Policies by name; each vendor account names one.",

@@ -55,7 +55,11 @@ class Services:
         await self.database.dispose()
 
 
-async def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+async def build_services(
+    settings: Settings, *, migrate: bool = True, lms: bool = False
+) -> Services:
+    """Everything, connected. ``lms``: connect to the LMS (``[lms]``) even when the
+    directory does not use it (the SIP2 gateway does)."""
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     if migrate:
         await upgrade_to_latest(settings.database_url)
@@ -63,16 +67,18 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
     audit = AuditTrail(database)
     pseudonyms = Pseudonyms(secrets.derive("pseudonyms"))
     hasher = PinHasher()
-    lms: LmsPool | None = None
-    directory: PatronDirectory
-    if settings.directory.connector == "sip2":
-        lms = LmsPool(
+    lms_pool: LmsPool | None = None
+    if lms or settings.directory.connector == "sip2":
+        lms_pool = LmsPool(
             lms_link(settings.lms),
             size=settings.lms.pool_size,
             keepalive_seconds=settings.lms.keepalive_seconds,
         )
+    directory: PatronDirectory
+    if settings.directory.connector == "sip2":
+        assert lms_pool is not None
         directory = Sip2Directory(
-            lms,
+            lms_pool,
             institution=settings.lms.institution,
             terminal_password=settings.lms.terminal_password,
         )
@@ -115,5 +121,5 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
         keys=keys,
         provider=provider,
         form_key=secrets.derive("forms"),
-        lms=lms,
+        lms=lms_pool,
     )

@@ -10,57 +10,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 from tests.support import pins
+from tests.support.sip2 import CHECKOUT, LMS_PASSWORD, LOGIN, Client, connected
 
-from libgate.sip2 import ChecksumMismatch, FrameReader, Message, decode, encode
+from libgate.sip2 import ChecksumMismatch, Message, decode, encode
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 
 CARD, BOOK, PIN = "29990000000001", "31000000000001", pins.new_pin()
-LOGIN = {"uid_algorithm": "0", "pwd_algorithm": "0"}
-LMS_PASSWORD = "lms-secret"  # the emulator's default SIP2 password
-CHECKOUT = {"sc_renewal_policy": "N", "no_block": "N"}
 
 
-class Client:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.frames = FrameReader(reader)
-        self.writer = writer
-        self.sequence = 0
-
-    async def raw(self, data: bytes) -> bytes:
-        """The answer to ``data``; b"" when the emulator hangs up instead."""
-        self.writer.write(data)
-        async with asyncio.timeout(2):
-            return await self.frames.read() or b""
-
-    async def ask(self, code: str, fixed: dict[str, str], *fields: tuple[str, str]) -> Message:
-        self.sequence = (self.sequence + 1) % 10
-        reply = await self.raw(encode(Message.build(code, fixed, fields, sequence=self.sequence)))
-        assert reply, "the emulator hung up"
-        answer = decode(reply)
-        assert answer.sequence == self.sequence
-        return answer
-
-    async def login(self, password: str = LMS_PASSWORD) -> Message:
-        return await self.ask("93", LOGIN, ("CN", "libgate"), ("CO", password))
-
-    async def patron(self, card: str = CARD, pin: str | None = PIN, summary: str = "") -> Message:
-        fields = [("AO", "LIB"), ("AA", card)] + ([("AD", pin)] if pin is not None else [])
-        return await self.ask("63", {"language": "001", "summary": summary.ljust(10)}, *fields)
-
-    async def circulate(self, code: str, fixed: dict[str, str], *extra: tuple[str, str]) -> Message:
-        return await self.ask(code, fixed, ("AO", "LIB"), ("AA", CARD), ("AB", BOOK), *extra)
-
-    async def item_status(self) -> str:
-        return (await self.circulate("17", {})).fixed_value("circulation_status")
-
-
-@contextlib.asynccontextmanager
-async def connected(host: str, port: int) -> AsyncIterator[Client]:
-    client = Client(*await asyncio.open_connection(host, port))
-    try:
-        yield client
-    finally:
-        client.writer.close()
+async def item_status(client: Client) -> str:
+    return (await client.circulate("17", {}, CARD, BOOK)).fixed_value("circulation_status")
 
 
 @pytest.fixture
@@ -109,7 +68,7 @@ async def test_before_login_only_a_status_request_is_answered(lms: LmsEmulator) 
 async def test_a_known_card_gets_every_personal_field_whatever_the_pin(
     client: Client, pin: str | None, valid: str | None
 ) -> None:
-    answer = await client.patron(pin=pin)
+    answer = await client.patron(CARD, pin)
     assert (answer.get("BL"), answer.get("CQ")) == ("Y", valid)
     assert answer.get("AE") == "Ada Lovelace"
     assert (answer.get("PA") or "").startswith("20300131")
@@ -117,7 +76,7 @@ async def test_a_known_card_gets_every_personal_field_whatever_the_pin(
 
 
 async def test_an_unknown_card_is_not_a_valid_patron(client: Client) -> None:
-    answer = await client.patron(card="29999999999999")
+    answer = await client.patron("29999999999999", PIN)
     assert (answer.get("BL"), answer.get("CQ"), answer.get("AE")) == ("N", "N", "")
 
 
@@ -126,33 +85,35 @@ async def test_a_blank_pin_is_valid_only_on_a_faulty_lms(
     lms: LmsEmulator, client: Client, faulty: bool, valid: str
 ) -> None:
     lms.blank_pin_is_valid = faulty
-    assert (await client.patron(pin="")).get("CQ") == valid
+    assert (await client.patron(CARD, "")).get("CQ") == valid
 
 
 async def test_checkout_renew_and_checkin_change_the_item(lms: LmsEmulator, client: Client) -> None:
     book = lms.items[BOOK]
-    loan = await client.circulate("11", CHECKOUT, ("AD", PIN))
+    loan = await client.circulate("11", CHECKOUT, CARD, BOOK, ("AD", PIN))
     assert (loan.fixed_value("ok"), book.on_loan_to) == ("1", CARD)
-    assert loan.get("AH") and await client.item_status() == "04"
-    charged = await client.patron(summary="  Y")
+    assert loan.get("AH") and await item_status(client) == "04"
+    charged = await client.patron(CARD, PIN, "  Y")
     assert charged.get_all("AU") == [BOOK]
     assert charged.fixed_value("charged_items_count") == "0001"
     first_due = book.due
-    renewal = await client.circulate("29", {"third_party_allowed": "N", "no_block": "N"})
+    renewal = await client.circulate(
+        "29", {"third_party_allowed": "N", "no_block": "N"}, CARD, BOOK
+    )
     assert renewal.fixed_value("ok") == "1"
     assert book.due and first_due and book.due > first_due
-    returned = await client.circulate("09", {"no_block": "N"}, ("AP", "MAIN"))
+    returned = await client.circulate("09", {"no_block": "N"}, CARD, BOOK, ("AP", "MAIN"))
     assert returned.fixed_value("ok") == "1" and book.on_loan_to is None
-    assert await client.item_status() == "03"
+    assert await item_status(client) == "03"
 
 
 async def test_checkout_is_refused_for_a_wrong_pin_or_a_book_on_loan_elsewhere(
     lms: LmsEmulator, client: Client
 ) -> None:
-    refused = await client.circulate("11", CHECKOUT, ("AD", "0000"))
+    refused = await client.circulate("11", CHECKOUT, CARD, BOOK, ("AD", "0000"))
     assert (refused.fixed_value("ok"), refused.get("AF")) == ("0", "Invalid PIN.")
     lms.items[BOOK].on_loan_to = "29990000000002"
-    assert (await client.circulate("11", CHECKOUT)).get("AF") == "Item is on loan."
+    assert (await client.circulate("11", CHECKOUT, CARD, BOOK)).get("AF") == "Item is on loan."
     assert lms.items[BOOK].on_loan_to == "29990000000002"
 
 
@@ -169,7 +130,7 @@ async def test_a_damaged_answer_is_sent_again_intact_on_a_97(lms: LmsEmulator) -
 async def test_malformed_bytes_get_a_96_and_the_connection_carries_on(client: Client) -> None:
     for garbage in (b"63 too short\r", b"xx\x00\xff\r", b"9300CNa|COb|AY1AZ0000\r"):
         assert decode(await client.raw(garbage)).code == "96"
-    assert (await client.patron()).get("CQ") == "Y"
+    assert (await client.patron(CARD, PIN)).get("CQ") == "Y"
 
 
 async def test_stop_drops_live_connections_and_refuses_new_ones(
@@ -194,7 +155,7 @@ async def test_the_command_line_serves_the_demo_patrons_until_terminated() -> No
         host, port = banner.removeprefix("LMS emulator listening on ").strip().rsplit(":", 1)
         async with connected(host, int(port)) as client:
             await client.login()
-            answer = await client.patron(card="21000000000001", pin="6305")
+            answer = await client.patron("21000000000001", "6305")
             assert (answer.get("AE"), answer.get("CQ")) == ("Amara Okafor", "Y")
     finally:
         process.terminate()

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from libgate.sip2 import checksum
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from libgate.sip2 import FrameReader, Message, checksum, decode, encode
+
+LOGIN = {"uid_algorithm": "0", "pwd_algorithm": "0"}
+LMS_PASSWORD = "lms-secret"  # the emulator's default SIP2 password
+CHECKOUT = {"sc_renewal_policy": "N", "no_block": "N"}
 
 WHEN = "20261128    142233"
 
@@ -48,3 +56,45 @@ EXAMPLES = {
 def with_error_detection(text: str, sequence: int = 0) -> bytes:
     body = f"{text}AY{sequence}AZ".encode("cp850")
     return body + checksum(body).encode() + b"\r"
+
+
+class Client:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.frames = FrameReader(reader)
+        self.writer = writer
+        self.sequence = 0
+
+    async def raw(self, data: bytes) -> bytes:
+        """The answer to ``data``; b"" when the emulator hangs up instead."""
+        self.writer.write(data)
+        async with asyncio.timeout(2):
+            return await self.frames.read() or b""
+
+    async def ask(self, code: str, fixed: dict[str, str], *fields: tuple[str, str]) -> Message:
+        self.sequence = (self.sequence + 1) % 10
+        reply = await self.raw(encode(Message.build(code, fixed, fields, sequence=self.sequence)))
+        assert reply, "the emulator hung up"
+        answer = decode(reply)
+        assert answer.sequence == self.sequence
+        return answer
+
+    async def login(self, password: str = LMS_PASSWORD, user: str = "libgate") -> Message:
+        return await self.ask("93", LOGIN, ("CN", user), ("CO", password))
+
+    async def patron(self, card: str, pin: str | None, summary: str = "") -> Message:
+        fields = [("AO", "LIB"), ("AA", card)] + ([("AD", pin)] if pin is not None else [])
+        return await self.ask("63", {"language": "001", "summary": summary.ljust(10)}, *fields)
+
+    async def circulate(
+        self, code: str, fixed: dict[str, str], card: str, item: str, *extra: tuple[str, str]
+    ) -> Message:
+        return await self.ask(code, fixed, ("AO", "LIB"), ("AA", card), ("AB", item), *extra)
+
+
+@contextlib.asynccontextmanager
+async def connected(host: str, port: int) -> AsyncIterator[Client]:
+    client = Client(*await asyncio.open_connection(host, port))
+    try:
+        yield client
+    finally:
+        client.writer.close()

@@ -82,6 +82,28 @@ def _entry(row: Any) -> AuditEntry:
     )
 
 
+def audit_row(
+    event: str,
+    *,
+    patron_ref: str | None = None,
+    client_id: str | None = None,
+    ip: str | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """An audit entry as it is stored (before sealing), timestamped now."""
+    leaked = _FORBIDDEN_DETAIL_KEYS.intersection(detail)
+    if leaked:
+        raise ValueError(f"audit detail may not carry {sorted(leaked)}")
+    return {
+        "at": time.time(),
+        "event": event,
+        "patron_ref": patron_ref,
+        "client_id": client_id,
+        "ip": ip,
+        "detail": json.dumps(detail, sort_keys=True, separators=(",", ":")),
+    }
+
+
 class AuditTrail:
     """Append-only, hash-chained record of sign-ins, tokens, disclosures and consents.
 
@@ -105,20 +127,15 @@ class AuditTrail:
         ip: str | None = None,
         **detail: Any,
     ) -> None:
-        leaked = _FORBIDDEN_DETAIL_KEYS.intersection(detail)
-        if leaked:
-            raise ValueError(f"audit detail may not carry {sorted(leaked)}")
         await as_unit(connection).run(
-            _APPEND,
-            {
-                "at": time.time(),
-                "event": event,
-                "patron_ref": patron_ref,
-                "client_id": client_id,
-                "ip": ip,
-                "detail": json.dumps(detail, sort_keys=True, separators=(",", ":")),
-            },
+            _APPEND, audit_row(event, patron_ref=patron_ref, client_id=client_id, ip=ip, **detail)
         )
+
+    async def record_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows made by :func:`audit_row`, in one transaction of their own."""
+        if rows:
+            async with self._database.transaction() as connection:
+                await connection.execute(_APPEND, rows)
 
     async def seal(self) -> int:
         """Chain every entry not yet sealed; return how many this call sealed. When another

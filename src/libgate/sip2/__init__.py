@@ -17,6 +17,7 @@ from libgate.sip2._connection import (
     LmsError,
     LmsLink,
     LmsLoginRefused,
+    LmsNotReached,
     LmsProtocolError,
     LmsUnavailable,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "LmsError",
     "LmsLink",
     "LmsLoginRefused",
+    "LmsNotReached",
     "LmsPool",
     "LmsProtocolError",
     "LmsUnavailable",

@@ -149,10 +149,11 @@ class Message:
         return replace(self, sequence=sequence, checksummed=sequence is not None)
 
 
-def encode(message: Message, *, encoding: str = DEFAULT_ENCODING) -> bytes:
+def encode(message: Message, *, encoding: str = DEFAULT_ENCODING, errors: str = "strict") -> bytes:
     """The message's bytes. Raises MalformedMessage for a value that would break the framing
     (a ``|``, CR or LF inside it: the classic way to smuggle a field into a message) and
-    CharacterSetError for text the character set cannot carry."""
+    CharacterSetError for text the character set cannot carry (with ``errors="replace"``
+    such characters become ``?`` instead)."""
     for fixed_field, value in zip(message.spec.fixed, message.fixed, strict=True):
         if len(value) != fixed_field.length or _FORBIDDEN_IN_VALUES.search(value):
             raise MalformedMessage(
@@ -173,7 +174,7 @@ def encode(message: Message, *, encoding: str = DEFAULT_ENCODING) -> bytes:
         parts.append(f"AY{message.sequence}")
     text = "".join(parts)
     try:
-        body = text.encode(encoding)
+        body = text.encode(encoding, errors=errors)
     except UnicodeEncodeError as exc:
         raise CharacterSetError(
             f"message {message.code} has text that {encoding} cannot carry"

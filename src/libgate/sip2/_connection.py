@@ -26,6 +26,11 @@ class LmsUnavailable(LmsError):
     """Not reachable, timed out, closed the connection, or the circuit breaker is open."""
 
 
+class LmsNotReached(LmsUnavailable):
+    """The request never left libgate (no connection, or the circuit breaker is open), so
+    it is safe to send again later."""
+
+
 class LmsProtocolError(LmsError):
     """The LMS answered with something that is not the SIP2 answer to what was asked."""
 
@@ -87,9 +92,9 @@ class LmsConnection:
                     server_hostname=link.host if link.ssl else None,
                 )
         except ssl.SSLError as exc:
-            raise LmsUnavailable(f"TLS with the LMS failed: {exc.reason}") from exc
+            raise LmsNotReached(f"TLS with the LMS failed: {exc.reason}") from exc
         except (OSError, TimeoutError) as exc:
-            raise LmsUnavailable(f"cannot connect to the LMS at {link.host}:{link.port}") from exc
+            raise LmsNotReached(f"cannot connect to the LMS at {link.host}:{link.port}") from exc
         return cls(link, reader, writer)
 
     async def login(self) -> None:

@@ -23,20 +23,31 @@ class FrameReader:
         self._max_size = max_size
         self._buffer = bytearray()
 
-    async def read(self) -> bytes | None:
-        """The next message, or None when the other side closed the connection cleanly."""
-        while True:
-            frame = self._take_frame()
-            if frame is not None:
-                return frame
-            if len(self._buffer) > self._max_size:
-                raise MessageTooLarge(f"no message terminator within {self._max_size} bytes")
-            chunk = await self._reader.read(_CHUNK)
-            if not chunk:
-                if self._buffer.strip(_TERMINATORS):
-                    raise MalformedMessage("the connection closed in the middle of a message")
-                return None
-            self._buffer += chunk
+    async def read(
+        self, *, idle_timeout: float | None = None, message_timeout: float | None = None
+    ) -> bytes | None:
+        """The next message, or None when the other side closed the connection cleanly.
+        Raises TimeoutError when no message begins within ``idle_timeout`` seconds, or one
+        that has begun is not complete ``message_timeout`` seconds later (a slow sender
+        holding a connection open a byte at a time)."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(idle_timeout) as deadline:
+            begun = False
+            while True:
+                frame = self._take_frame()
+                if frame is not None:
+                    return frame
+                if len(self._buffer) > self._max_size:
+                    raise MessageTooLarge(f"no message terminator within {self._max_size} bytes")
+                if self._buffer and not begun and message_timeout is not None:
+                    begun = True
+                    deadline.reschedule(loop.time() + message_timeout)
+                chunk = await self._reader.read(_CHUNK)
+                if not chunk:
+                    if self._buffer.strip(_TERMINATORS):
+                        raise MalformedMessage("the connection closed in the middle of a message")
+                    return None
+                self._buffer += chunk
 
     def _take_frame(self) -> bytes | None:
         start = 0

@@ -11,7 +11,13 @@ import time
 from collections.abc import Callable
 
 from libgate.sip2._codec import Message
-from libgate.sip2._connection import LmsConnection, LmsError, LmsLink, LmsUnavailable
+from libgate.sip2._connection import (
+    LmsConnection,
+    LmsError,
+    LmsLink,
+    LmsNotReached,
+    LmsUnavailable,
+)
 
 log = logging.getLogger("libgate.sip2.lms")
 
@@ -50,7 +56,7 @@ class CircuitBreaker:
         waited = self._clock() - self._opened_at
         if waited < self._reset or self._trial_running:
             retry_in = max(self._reset - waited, 0)
-            raise LmsUnavailable(f"the LMS is not answering; libgate retries in {retry_in:.0f} s")
+            raise LmsNotReached(f"the LMS is not answering; libgate retries in {retry_in:.0f} s")
         self._trial_running = True
 
     def succeeded(self) -> None:
@@ -98,6 +104,9 @@ class LmsPool:
         async with self._slots:
             try:
                 connection = self._idle.pop() if self._idle else await LmsConnection.open(self.link)
+            except LmsUnavailable as exc:
+                self.breaker.failed()
+                raise LmsNotReached(str(exc)) from exc  # the login's failure, not the request's
             except LmsError:
                 self.breaker.failed()
                 raise

@@ -1,0 +1,57 @@
+"""Audit entries for high-rate exchanges (SIP2 kiosks), written in batches off the
+request's path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from libgate.privacy._audit import AuditTrail, audit_row
+
+log = logging.getLogger("libgate.audit")
+
+
+class BufferedAudit:
+    """Collects entries and appends them every ``interval`` seconds in one transaction, so
+    a disclosure costs its requester no database round trip. The price: entries made less
+    than ``interval`` before a crash of the process are lost (``close`` writes the rest on
+    an orderly stop). A failed write is retried with the next batch, never dropped."""
+
+    def __init__(self, trail: AuditTrail, *, interval: float = 0.05, max_pending: int = 100_000):
+        self._trail = trail
+        self._interval = interval
+        self._max_pending = max_pending
+        self._pending: list[dict[str, Any]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def add(self, event: str, **fields: Any) -> None:
+        self._pending.append(audit_row(event, **fields))
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_forever())
+
+    async def flush(self) -> None:
+        rows, self._pending = self._pending, []
+        try:
+            await self._trail.record_rows(rows)
+        except Exception:
+            # Keep them for the next attempt (the database may be restarting), within bounds.
+            self._pending = (rows + self._pending)[-self._max_pending :]
+            raise
+
+    async def _write_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("audit entries not written yet; retrying")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        await self.flush()

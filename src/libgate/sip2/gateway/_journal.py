@@ -1,0 +1,234 @@
+"""Offline lending: while the LMS is down, kiosks allowed to keep lending have their
+checkouts (11) and checkins (09) accepted, written to the database, and replayed in order
+once the LMS answers again.
+
+Each journaled transaction is sent to the LMS at most once. It is marked ``sending`` (and
+committed) before it goes and ``applied`` or ``failed`` when the LMS has answered; one that
+libgate stopped in the middle of sending is left as ``uncertain`` for staff to check in the
+LMS, rather than risk lending or returning a book twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+
+from libgate.db import Database
+from libgate.db.tables import sip2_journal
+from libgate.sip2._codec import Message, decode, encode, sip2_datetime
+from libgate.sip2._connection import LmsError, LmsLoginRefused, LmsNotReached
+from libgate.sip2._pool import LmsPool
+
+_LOAN_DAYS = 14
+_OFFLINE_NOTE = "Offline: recorded, and sent to the library system when it is back."
+# Names "the journal replayer" among PostgreSQL advisory locks (any constant would do).
+_REPLAY_LOCK = 5_192_002
+
+
+class OfflineRefusal(Exception):
+    """The transaction cannot be accepted offline; the message is for the resident."""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: int
+    idempotency_key: str
+    vendor: str
+    code: str
+    card: str
+    item: str
+    state: str
+    created_at: float
+    replayed_at: float | None
+    outcome: str | None
+    message: str
+
+
+def _entry(row: Any) -> JournalEntry:
+    return JournalEntry(
+        row.id,
+        row.idempotency_key,
+        row.vendor,
+        row.code,
+        row.card,
+        row.item,
+        row.state,
+        row.created_at,
+        row.replayed_at,
+        row.outcome,
+        row.message,
+    )
+
+
+class Journal:
+    def __init__(self, database: Database, *, loans_per_patron: int) -> None:
+        self._database = database
+        self._loans_per_patron = loans_per_patron
+        self._replaying = asyncio.Lock()
+
+    async def accept(self, vendor: str, request: Message) -> Message:
+        """Journal a checkout or checkin and answer it as the LMS would have."""
+        card = request.get("AA") or ""
+        item = request.get("AB") or ""
+        if not item or (request.code == "11" and not card):
+            raise OfflineRefusal("Offline: this needs a card and an item.")
+        # The PIN is never stored: offline, it could not be checked anyway.
+        kept = request.with_fields([(c, v) for c, v in request.fields if c != "AD"])
+        message = encode(kept.with_error_detection(None), encoding="utf-8").decode("utf-8")
+        async with self._database.transaction() as connection:
+            if request.code == "11":
+                pending = await connection.scalar(
+                    select(func.count())
+                    .select_from(sip2_journal)
+                    .where(
+                        sip2_journal.c.card == card,
+                        sip2_journal.c.code == "11",
+                        sip2_journal.c.state == "pending",
+                    )
+                )
+                if (pending or 0) >= self._loans_per_patron:
+                    raise OfflineRefusal("Offline: no more loans on this card until we are back.")
+            await connection.execute(
+                insert(sip2_journal).values(
+                    idempotency_key=secrets.token_hex(16),
+                    vendor=vendor,
+                    code=request.code,
+                    message=message,
+                    card=card,
+                    item=item,
+                    state="pending",
+                    created_at=time.time(),
+                )
+            )
+        return _offline_answer(request)
+
+    async def replay(self, lms: LmsPool) -> int:
+        """Send pending transactions to the LMS, oldest first, until none are left or the
+        LMS stops answering; returns how many were sent. Only one replayer runs at a time
+        across every libgate instance."""
+        sent = 0
+        async with self._exclusive() as mine:
+            if not mine:
+                return 0
+            await self._mark_interrupted()
+            while True:
+                entry = await self._claim_next()
+                if entry is None:
+                    return sent
+                try:
+                    answer = await lms.exchange(_replayable(entry))
+                except (LmsNotReached, LmsLoginRefused):
+                    await self._set_state(entry.id, "pending", None)  # never left: try again
+                    return sent
+                except LmsError as exc:
+                    # It left, but no answer came back: it may or may not have been applied.
+                    await self._set_state(entry.id, "uncertain", str(exc))
+                    return sent
+                applied = answer.fixed_value("ok") == "1"
+                outcome = "; ".join(answer.get_all("AF")) or None
+                await self._set_state(entry.id, "applied" if applied else "failed", outcome)
+                sent += 1
+
+    async def entries(self, states: tuple[str, ...] | None = None) -> list[JournalEntry]:
+        query = select(sip2_journal).order_by(sip2_journal.c.id)
+        if states:
+            query = query.where(sip2_journal.c.state.in_(states))
+        async with self._database.read() as connection:
+            rows = (await connection.execute(query)).all()
+        return [_entry(r) for r in rows]
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[bool]:
+        if self._replaying.locked():
+            yield False
+            return
+        async with self._replaying:
+            if self._database.is_sqlite:  # one process per SQLite file: the lock above suffices
+                yield True
+                return
+            async with self._database.engine.connect() as connection:
+                got = await connection.scalar(text(f"SELECT pg_try_advisory_lock({_REPLAY_LOCK})"))
+                try:
+                    yield bool(got)
+                finally:
+                    if got:
+                        await connection.execute(text(f"SELECT pg_advisory_unlock({_REPLAY_LOCK})"))
+                        await connection.commit()
+
+    async def _mark_interrupted(self) -> None:
+        """Entries left ``sending`` by a replayer that stopped mid-way: the LMS may or may
+        not have applied them, so a person decides."""
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                update(sip2_journal)
+                .where(sip2_journal.c.state == "sending")
+                .values(state="uncertain", outcome="libgate stopped while sending this")
+            )
+
+    async def _claim_next(self) -> JournalEntry | None:
+        async with self._database.transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(sip2_journal)
+                    .where(sip2_journal.c.state == "pending")
+                    .order_by(sip2_journal.c.id)
+                    .limit(1)
+                )
+            ).first()
+            if row is None:
+                return None
+            await connection.execute(
+                update(sip2_journal).where(sip2_journal.c.id == row.id).values(state="sending")
+            )
+        return _entry(row)
+
+    async def _set_state(self, entry_id: int, state: str, outcome: str | None) -> None:
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                update(sip2_journal)
+                .where(sip2_journal.c.id == entry_id)
+                .values(state=state, outcome=outcome, replayed_at=time.time())
+            )
+
+
+def _replayable(entry: JournalEntry) -> Message:
+    """The journaled message, marked "no block" (SIP2's flag for a transaction the kiosk
+    already completed offline, which the LMS must accept) and dated when it happened."""
+    message = decode(entry.message.encode("utf-8"), encoding="utf-8")
+    happened = sip2_datetime(dt.datetime.fromtimestamp(entry.created_at, dt.UTC))
+    return message.with_fixed(no_block="Y", transaction_date=happened)
+
+
+def _offline_answer(request: Message) -> Message:
+    if request.code == "11":
+        due = sip2_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(days=_LOAN_DAYS))
+        return Message.build(
+            "12",
+            {"ok": "1", "renewal_ok": "N", "magnetic_media": "U", "desensitize": "Y"},
+            [
+                ("AO", request.get("AO") or ""),
+                ("AA", request.get("AA") or ""),
+                ("AB", request.get("AB") or ""),
+                ("AJ", ""),
+                ("AH", due),
+                ("AF", _OFFLINE_NOTE),
+            ],
+        )
+    return Message.build(
+        "10",
+        {"ok": "1", "resensitize": "Y", "magnetic_media": "U", "alert": "N"},
+        [
+            ("AO", request.get("AO") or ""),
+            ("AB", request.get("AB") or ""),
+            ("AQ", ""),
+            ("AF", _OFFLINE_NOTE),
+        ],
+    )

@@ -1,0 +1,61 @@
+"""What a vendor's policy lets through: which messages it may send, and which fields of the
+LMS's answers it receives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from libgate.config import VendorPolicy
+from libgate.sip2._codec import Message, sip2_datetime
+from libgate.sip2._fields import SECRET_FIELDS
+from libgate.sip2._spec import MESSAGES, FixedField
+
+# Fields that identify the request an answer belongs to: echoed in refusals.
+_ECHOED = ("AO", "AA", "AB")
+
+
+def permits(policy: VendorPolicy, code: str) -> bool:
+    return code in policy.messages
+
+
+def released(policy: VendorPolicy, answer: Message, pseudonym: Callable[[str], str]) -> Message:
+    """The LMS's ``answer`` as this vendor may see it: only the fields its policy lists,
+    never a PIN or password, and the card number replaced by the vendor's own pseudonym
+    unless the policy allows the real one."""
+    allowed = set(policy.fields) - SECRET_FIELDS
+    fields = []
+    for code, value in answer.fields:
+        if code not in allowed:
+            continue
+        if code == "AA" and not policy.real_card and value:
+            value = pseudonym(value)
+        fields.append((code, value))
+    return answer.with_fields(fields)
+
+
+def _refusal_value(spec: FixedField) -> str:
+    if spec.kind == "date":
+        return sip2_datetime()
+    if spec.name == "ok":
+        return "0"
+    if spec.name == "protocol_version":
+        return "2.00"
+    if spec.kind == "count":
+        return "0" * spec.length
+    if spec.allowed and "N" in spec.allowed:
+        return "N"
+    return " " * spec.length
+
+
+def refusal(request: Message, reason: str) -> Message:
+    """The protocol's "no" to ``request``: its answer message with every flag negative,
+    the request's institution, patron and item echoed, and ``reason`` as screen message."""
+    code = request.spec.response
+    if code is None:
+        raise ValueError(f"message {request.code} has no answer to refuse with")
+    spec = MESSAGES[code]
+    fixed = {field.name: _refusal_value(field) for field in spec.fixed}
+    fields = [(c, request.get(c) or "") for c in _ECHOED if c in spec.required or request.get(c)]
+    fields += [(c, "") for c in spec.required if c not in _ECHOED]
+    fields.append(("AF", reason))
+    return Message.build(code, fixed, fields)

@@ -1,0 +1,244 @@
+"""The gateway: kiosks and vendors connect here instead of to the LMS. Each logs in with its
+own account; each message is checked against its policy, forwarded over libgate's pooled
+LMS connections, cut down to what the policy releases, and audited."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from libgate.config import GatewaySettings, VendorPolicy
+from libgate.privacy import BufferedAudit, Pseudonyms
+from libgate.sip2._codec import Message, decode, encode
+from libgate.sip2._connection import LmsError, LmsUnavailable
+from libgate.sip2._errors import MessageTooLarge, Sip2Error
+from libgate.sip2._framing import FrameReader
+from libgate.sip2._pool import LmsPool
+from libgate.sip2.gateway._journal import Journal, OfflineRefusal
+from libgate.sip2.gateway._policy import permits, refusal, released
+from libgate.sip2.gateway._vendors import Vendor, VendorRegistry
+
+log = logging.getLogger("libgate.sip2.gateway")
+
+_MAX_LOGIN_FAILURES = 3
+_OFFLINE_MESSAGES = frozenset({"11", "09"})
+
+
+@dataclass
+class _Connection:
+    peer: str
+    encoding: str = "cp850"
+    vendor: Vendor | None = None
+    login_failures: int = 0
+    last_answer: bytes | None = None
+    tokens: float = 0.0
+    refilled_at: float = field(default_factory=time.monotonic)
+
+    def take_token(self, rate: float) -> bool:
+        """Token bucket: ``rate`` messages a second, bursts of up to two seconds' worth."""
+        now = time.monotonic()
+        self.tokens = min(self.tokens + (now - self.refilled_at) * rate, rate * 2)
+        self.refilled_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], GatewaySettings],
+        lms: LmsPool,
+        vendors: VendorRegistry,
+        pseudonyms: Pseudonyms,
+        audit: BufferedAudit,
+        journal: Journal,
+        institution: str = "",
+    ) -> None:
+        self._settings = settings
+        self._lms = lms
+        self._vendors = vendors
+        self._pseudonyms = pseudonyms
+        self._audit = audit
+        self._journal = journal
+        self._institution = institution
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings().max_connections)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        self._server = await asyncio.start_server(self._accept, host, port, ssl=tls)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        for task in list(self._connections):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if self._slots.locked():
+            writer.close()  # full: refuse rather than queue, so kiosks fail over quickly
+            return
+        self._connections.add(task)
+        peer = writer.get_extra_info("peername")
+        try:
+            async with self._slots:
+                await self._serve(_Connection(f"{peer[0]}" if peer else "?"), reader, writer)
+        except asyncio.CancelledError:
+            pass  # stopping: the connection just ends
+        except Exception:
+            log.exception("SIP2 connection failed")
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def _serve(
+        self, connection: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        settings = self._settings()
+        frames = FrameReader(reader, max_size=settings.max_message_size)
+        while True:
+            try:
+                frame = await frames.read(
+                    idle_timeout=settings.idle_timeout_seconds,
+                    message_timeout=settings.message_timeout_seconds,
+                )
+            except (TimeoutError, MessageTooLarge, Sip2Error, OSError):
+                return  # too slow, too big, or cut off: the stream's framing is lost
+            if frame is None:
+                return
+            answer = await self._answer(connection, frame)
+            if answer is None:
+                return
+            writer.write(answer)  # one write per answer: some SIP2 clients read just once
+            await writer.drain()
+
+    async def _answer(self, connection: _Connection, frame: bytes) -> bytes | None:
+        """The bytes to send back, or None to hang up."""
+        try:
+            request = decode(frame, encoding=connection.encoding)
+        except Sip2Error:
+            return encode(Message("96", checksummed=True), encoding=connection.encoding)
+        if request.code == "97":
+            return connection.last_answer
+        if request.spec.response is None and request.code != "93":
+            # An answer-type message (94, 64 ...) sent as a request: nothing to do with it.
+            return encode(Message("96", checksummed=True), encoding=connection.encoding)
+        if request.code == "93":
+            message = await self._login(connection, request)
+            if message is None:
+                return None
+        elif connection.vendor is None:
+            return None  # nothing but a login before logging in
+        else:
+            message = await self._exchange(connection, connection.vendor, request)
+        # Answer in the client's own style: its sequence number, checksum and line ending.
+        message = replace(
+            message,
+            sequence=request.sequence,
+            checksummed=request.checksummed,
+            terminator=request.terminator or "\r",
+        )
+        connection.last_answer = encode(message, encoding=connection.encoding, errors="replace")
+        return connection.last_answer
+
+    async def _login(self, connection: _Connection, request: Message) -> Message | None:
+        vendor = await self._vendors.authenticate(request.get("CN") or "", request.get("CO") or "")
+        policy = self._policy(vendor) if vendor else None
+        if vendor is None or policy is None:
+            connection.login_failures += 1
+            self._audit.add(
+                "sip2.login_failed", client_id=request.get("CN") or "", ip=connection.peer
+            )
+            if connection.login_failures >= _MAX_LOGIN_FAILURES:
+                return None
+            return Message.build("94", {"ok": "0"})
+        connection.vendor = vendor
+        connection.encoding = policy.encoding
+        connection.tokens = policy.rate_per_second
+        self._audit.add("sip2.login", client_id=vendor.login, ip=connection.peer)
+        return Message.build("94", {"ok": "1"})
+
+    def _policy(self, vendor: Vendor) -> VendorPolicy | None:
+        return self._settings().policies.get(vendor.policy)
+
+    async def _exchange(self, connection: _Connection, vendor: Vendor, request: Message) -> Message:
+        policy = self._policy(vendor)
+        if policy is None or not permits(policy, request.code):
+            self._record(connection, vendor, request, [], refused="not permitted")
+            return refusal(request, f"This account may not send message {request.code}.")
+        if not connection.take_token(policy.rate_per_second):
+            self._record(connection, vendor, request, [], refused="rate limit")
+            return refusal(request, "Too many requests: please slow down.")
+        forwarded = request.with_error_detection(None)
+        if self._institution:
+            forwarded = forwarded.with_fields(
+                [(c, self._institution if c == "AO" else v) for c, v in forwarded.fields]
+            )
+        try:
+            answer = await self._lms.exchange(forwarded)
+        except LmsUnavailable:
+            if policy.offline_lending and request.code in _OFFLINE_MESSAGES:
+                return await self._offline(connection, vendor, policy, request)
+            self._record(connection, vendor, request, [], refused="LMS unavailable")
+            return refusal(request, "The library system is not available. Please try later.")
+        except LmsError:
+            self._record(connection, vendor, request, [], refused="LMS error")
+            return refusal(request, "The library system could not answer this request.")
+        answer = released(policy, answer, lambda card: self._pseudonym(vendor, card))
+        self._record(connection, vendor, request, answer.field_codes())
+        return answer
+
+    async def _offline(
+        self, connection: _Connection, vendor: Vendor, policy: VendorPolicy, request: Message
+    ) -> Message:
+        try:
+            answer = await self._journal.accept(vendor.login, request)
+        except OfflineRefusal as exc:
+            self._record(connection, vendor, request, [], refused=f"offline: {exc}")
+            return refusal(request, str(exc))
+        answer = released(policy, answer, lambda card: self._pseudonym(vendor, card))
+        self._record(connection, vendor, request, answer.field_codes(), offline=True)
+        return answer
+
+    def _pseudonym(self, vendor: Vendor, card: str) -> str:
+        return self._pseudonyms.pairwise_sub(f"sip2:{vendor.login}", card)
+
+    def _record(
+        self,
+        connection: _Connection,
+        vendor: Vendor,
+        request: Message,
+        fields_released: list[str],
+        **detail: object,
+    ) -> None:
+        card = request.get("AA")
+        self._audit.add(
+            "sip2.exchange",
+            patron_ref=self._pseudonyms.patron_ref(card) if card else None,
+            client_id=vendor.login,
+            ip=connection.peer,
+            message=request.code,
+            fields_released=fields_released,
+            **detail,
+        )

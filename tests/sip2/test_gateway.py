@@ -1,0 +1,149 @@
+"""The SIP2 gateway: vendors log in with their own accounts, send only what their policy
+allows, receive only the fields it releases, and every exchange is audited."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from tests.support import pins
+from tests.support.gateway import add_vendor, gateway_running, gateway_settings
+from tests.support.sip2 import CHECKOUT, connected
+
+from libgate.db import Database
+from libgate.db.tables import audit_log
+from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
+
+CARD, BOOK, PIN = "29990000000007", "31000000000007", pins.new_pin()
+PERSONAL = {"AE", "BD", "BE", "BF", "PB", "PC", "AS", "AT", "AU", "AV", "BV", "AF"}
+
+
+@pytest.fixture
+async def lms() -> AsyncIterator[LmsEmulator]:
+    ada = EmulatedPatron(
+        CARD,
+        PIN,
+        "Ada Lovelace",
+        email="ada@example.org",
+        address="1 High Street, Leeds",
+        phone="0113 496 0000",
+        birth_date="19851210",
+        category="ADULT",
+        hold_items=["31000000000099"],
+    )
+    async with LmsEmulator(patrons=[ada], items=[EmulatedItem(BOOK, "The Hobbit")]) as emulator:
+        yield emulator
+
+
+async def audit_details(database_url: str, event: str) -> list[dict[str, object]]:
+    database = Database(database_url)
+    try:
+        async with database.read() as connection:
+            rows = (
+                await connection.execute(
+                    select(audit_log).where(audit_log.c.event == event).order_by(audit_log.c.id)
+                )
+            ).all()
+    finally:
+        await database.dispose()
+    return [{"client_id": r.client_id, **json.loads(r.detail)} for r in rows]
+
+
+async def test_a_validation_only_vendor_learns_membership_and_nothing_personal(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        assert (await vendor.login(password, user="ebooks")).fixed_value("ok") == "1"
+        answer = await vendor.patron(CARD, PIN, "  Y")
+        wrong = await vendor.patron(CARD, PIN + "1")
+    # The LMS sent everything it knows ...
+    from_lms = [m for m in lms.received if m.code == "63"]
+    assert len(from_lms) == 2 and from_lms[0].get("AD") == PIN
+    # ... the vendor got membership, a pseudonym, and none of the personal fields.
+    assert (answer.get("BL"), answer.get("CQ"), wrong.get("CQ")) == ("Y", "Y", "N")
+    assert PERSONAL.isdisjoint(answer.field_codes())
+    pseudonym = answer.get("AA")
+    assert pseudonym and pseudonym != CARD and wrong.get("AA") == pseudonym
+    exchanges = await audit_details(database_url, "sip2.exchange")
+    assert [e["fields_released"] for e in exchanges] == [answer.field_codes(), wrong.field_codes()]
+    assert all(e["client_id"] == "ebooks" and e["message"] == "63" for e in exchanges)
+    assert PIN not in json.dumps(exchanges)
+
+
+async def test_a_vendor_may_not_send_what_its_policy_leaves_out(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        await vendor.login(password, user="ebooks")
+        refused = await vendor.circulate("11", CHECKOUT, CARD, BOOK)
+    assert refused.code == "12" and refused.fixed_value("ok") == "0"
+    assert "may not send message 11" in (refused.get("AF") or "")
+    assert not [m for m in lms.received if m.code == "11"]
+    (exchange,) = await audit_details(database_url, "sip2.exchange")
+    assert exchange["refused"] == "not permitted" and exchange["fields_released"] == []
+
+
+async def test_a_kiosk_lends_through_the_gateway_with_real_card_numbers(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "kiosk-central-1", "kiosk")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as kiosk:
+        await kiosk.login(password, user="kiosk-central-1")
+        loan = await kiosk.circulate("11", CHECKOUT, CARD, BOOK, ("AD", PIN))
+        back = await kiosk.circulate(
+            "09", {"no_block": "N", "return_date": loan.fixed[-1]}, CARD, BOOK, ("AP", "MAIN")
+        )
+    assert loan.fixed_value("ok") == "1" and loan.get("AA") == CARD and loan.get("AH")
+    assert back.fixed_value("ok") == "1"
+    assert lms.items[BOOK].on_loan_to is None
+
+
+async def test_wrong_vendor_passwords_are_refused_and_then_hung_up_on(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        for _ in range(2):
+            assert (await vendor.login("guess", user="ebooks")).fixed_value("ok") == "0"
+        assert await vendor.raw(b"9300CNebooks|COguess|\r") == b""
+    failures = await audit_details(database_url, "sip2.login_failed")
+    assert len(failures) == 3 and "guess" not in json.dumps(failures)
+
+
+async def test_policies_change_without_a_restart(lms: LmsEmulator, database_url: str) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        await vendor.login(password, user="ebooks")
+        assert (await vendor.patron(CARD, PIN)).get("AE") is None
+        widened = settings.model_copy(deep=True)
+        widened.gateway.policies["validation"].fields.append("AE")
+        gateway.reloaded.append(widened)
+        for _ in range(100):  # the reloader looks every 2 seconds
+            if (await vendor.patron(CARD, PIN)).get("AE") == "Ada Lovelace":
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the widened policy never applied")
+
+
+async def test_when_the_lms_is_down_vendors_hear_so_at_once(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        await vendor.login(password, user="ebooks")
+        await lms.stop()
+        answer = await vendor.patron(CARD, PIN)
+    assert answer.code == "64" and answer.get("BL") != "Y"
+    assert "not available" in (answer.get("AF") or "")
