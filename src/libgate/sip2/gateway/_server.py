@@ -139,8 +139,8 @@ class Gateway:
             request = decode(frame, encoding=connection.encoding)
         except Sip2Error:
             return encode(Message("96", checksummed=True), encoding=connection.encoding)
-        if request.code == "97":
-            return connection.last_answer
+        if request.code == "97":  # resend the last answer (or say there is none)
+            return connection.last_answer or encode(Message("96", checksummed=True))
         if request.spec.response is None and request.code != "93":
             # An answer-type message (94, 64 ...) sent as a request: nothing to do with it.
             return encode(Message("96", checksummed=True), encoding=connection.encoding)

@@ -1,0 +1,138 @@
+"""Hostile and broken input at the gateway's socket: 100,000 random and mutated messages,
+a sender that trickles bytes, and one that never ends its message. The gateway answers or
+hangs up on each, never crashes or stalls, and keeps serving everyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from tests.support import pins
+from tests.support.gateway import RunningGateway, add_vendor, gateway_running, gateway_settings
+from tests.support.sip2 import EXAMPLES, connected, with_error_detection
+
+from libgate.db import upgrade_to_latest
+from libgate.sip2 import decode
+from libgate.testing.sip2_lms import EmulatedPatron, LmsEmulator
+
+CARD, PIN = "29990000000031", pins.new_pin()
+SEEDS = [with_error_detection(text, n % 10) for n, text in enumerate(EXAMPLES.values())]
+MESSAGES = 100_000
+CONNECTIONS = 4
+
+
+def mutated(rng: random.Random) -> bytes:
+    if rng.random() < 0.2:
+        return rng.randbytes(rng.randint(1, 80)) + b"\r"
+    message = bytearray(rng.choice(SEEDS)[:-1])
+    for _ in range(rng.randint(1, 3)):
+        position = rng.randrange(len(message) + 1)
+        action = rng.random()
+        if action < 0.4 and message:
+            message[min(position, len(message) - 1)] = rng.randrange(256)
+        elif action < 0.7:
+            message[position:position] = rng.choice([b"|", b"AY", b"AZ", b"\x00", b"\n"])
+        else:
+            del message[position : position + rng.randint(1, 6)]
+    return bytes(message).replace(b"\r", b"") + b"\r"
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[tuple[RunningGateway, str]]:
+    async with LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Ada")]) as lms:
+        settings = gateway_settings(
+            f"sqlite:///{tmp_path / 'gateway.db'}",
+            lms,
+            message_timeout_seconds=1,
+            idle_timeout_seconds=30,
+            max_message_size=4096,
+        )
+        await upgrade_to_latest(settings.database_url)
+        password = await add_vendor(settings, "fuzzer", "validation")
+        async with gateway_running(settings) as running:
+            yield running, password
+
+
+async def fuzz(port: int, password: str, seed: int, count: int) -> int:
+    """Send ``count`` mutated messages, reconnecting whenever the gateway hangs up;
+    return how many hang-ups there were."""
+    rng = random.Random(seed)
+    hangups = 0
+    sent = 0
+    while sent < count:
+        async with connected("127.0.0.1", port) as client:
+            await client.login(password, user="fuzzer")
+            while sent < count:
+                sent += 1
+                if not await client.raw(mutated(rng)):
+                    hangups += 1
+                    break
+    return hangups
+
+
+@pytest.mark.slow
+async def test_100000_hostile_messages_while_a_library_keeps_working(
+    gateway: tuple[RunningGateway, str],
+) -> None:
+    running, password = gateway
+    answered = 0
+
+    async def library_member() -> None:
+        nonlocal answered
+        async with connected("127.0.0.1", running.port) as client:
+            await client.login(password, user="fuzzer")
+            while True:
+                answer = await client.patron(CARD, PIN)
+                assert answer.get("BL") in ("Y", None)  # answered (or rate-limited), never lost
+                answered += 1
+                await asyncio.sleep(0.05)
+
+    member = asyncio.create_task(library_member())
+    started = time.monotonic()
+    per_connection = MESSAGES // CONNECTIONS
+    hangups = await asyncio.gather(
+        *(fuzz(running.port, password, seed, per_connection) for seed in range(CONNECTIONS))
+    )
+    elapsed = time.monotonic() - started
+    assert not member.done(), member
+    member.cancel()
+    print(f"{MESSAGES} messages in {elapsed:.1f} s, {sum(hangups)} hang-ups, member {answered}")
+    assert answered > elapsed * 5  # the member was served all along
+    async with connected("127.0.0.1", running.port) as client:  # and still is
+        assert (await client.login(password, user="fuzzer")).fixed_value("ok") == "1"
+
+
+async def test_a_sender_that_trickles_bytes_is_cut_off(gateway: tuple[RunningGateway, str]) -> None:
+    running, password = gateway
+    async with connected("127.0.0.1", running.port) as client:
+        await client.login(password, user="fuzzer")
+
+        async def trickle() -> None:
+            for byte in b"63001" * 100:
+                client.writer.write(bytes([byte]))
+                await asyncio.sleep(0.05)
+
+        sender = asyncio.create_task(trickle())
+        started = time.monotonic()
+        async with asyncio.timeout(5):
+            hung_up = await client.frames.read()
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sender
+    assert hung_up is None
+    assert time.monotonic() - started < 3  # message_timeout_seconds is 1
+
+
+async def test_an_endless_message_is_cut_off(gateway: tuple[RunningGateway, str]) -> None:
+    running, password = gateway
+    async with connected("127.0.0.1", running.port) as client:
+        await client.login(password, user="fuzzer")
+        assert await client.raw(b"63001" + b"X" * 10_000 + b"\r") == b""
+    async with connected("127.0.0.1", running.port) as client:
+        answer = decode(await client.raw(b"9300CNfuzzer|COwrong|\r"))
+        assert answer.code == "94"
