@@ -409,10 +409,12 @@ def pg_sessions(admin_url: str, name: str) -> float:
 # ---------- libgate ----------
 
 
-def libgate_cli(db_url: str, *args: str, timeout: float = 300) -> str:
+def libgate_cli(
+    db_url: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "libgate", *args],
-        env=libgate_env(db_url, "http://127.0.0.1:8080"),
+        env=env or libgate_env(db_url, "http://127.0.0.1:8080"),
         capture_output=True,
         text=True,
         timeout=timeout,
