@@ -27,7 +27,6 @@ from harness import (
     BENCH,
     LineProcess,
     Sampler,
-    descendants,
     drop_database,
     libgate_cli,
     postgres_backends,
@@ -122,7 +121,7 @@ tls = false
 login_user = "{LMS_LOGIN[0]}"
 login_password = "{LMS_LOGIN[1]}"
 institution = "LIB"
-pool_size = 8
+pool_size = 32
 keepalive_seconds = 0
 
 [gateway]
@@ -158,6 +157,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--concurrency", default="1,50")
     parser.add_argument("--postgres", default=POSTGRES)
+    parser.add_argument(
+        "--gateways", type=int, default=1, help="gateway processes sharing the port"
+    )
     parser.add_argument("--quick", action="store_true", help="1 rep of 1.5 s")
     args = parser.parse_args()
     if args.quick:
@@ -183,7 +185,7 @@ def main() -> None:
             [sys.executable, "-m", "libgate.testing.sip2_lms", "--port", str(lms_port)],
             work / "lms.log",
         )
-        gateway: LineProcess | None = None
+        gateways: list[LineProcess] = []
         try:
             _ready(lms, "listening")
             libgate_cli(db_url, "migrate")
@@ -200,10 +202,15 @@ def main() -> None:
                     env=env,
                 )
             )
-            gateway = LineProcess(
-                [sys.executable, "-m", "libgate", "sip2", "serve"], work / "gateway.log", env=env
-            )
-            _ready(gateway, "listening")
+            for number in range(args.gateways):
+                gateways.append(
+                    LineProcess(
+                        [sys.executable, "-m", "libgate", "sip2", "serve"],
+                        work / f"gateway-{number}.log",
+                        env=env,
+                    )
+                )
+                _ready(gateways[-1], "listening")
             targets = [
                 Target("direct", lms_port, LMS_LOGIN),
                 Target("gateway", gateway_port, (vendor["login"], vendor["password"])),
@@ -211,16 +218,14 @@ def main() -> None:
             sampler = Sampler(
                 groups={
                     "lms": lambda table: [lms.pid],
-                    "gateway": lambda table: (
-                        [gateway.pid, *descendants(gateway.pid, table)] if gateway else []
-                    ),
+                    "gateway": lambda table: [process.pid for process in gateways],
                     "pg": postgres_backends(DATABASE),
                 }
             )
             report = run_levels(targets, levels, args, sampler)
         finally:
-            if gateway is not None:
-                _stop(gateway)
+            for process in gateways:
+                _stop(process)
             _stop(lms)
             drop_database(args.postgres, DATABASE)
     print_report(report, args)

@@ -113,7 +113,12 @@ def serve(
             stop=stop,
         )
 
-    asyncio.run(run())
+    try:
+        import uvloop  # installed with uvicorn[standard]: a faster event loop, where it runs
+    except ImportError:
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
 
 
 @vendors_app.command("add")

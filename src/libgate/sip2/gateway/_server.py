@@ -79,7 +79,11 @@ class Gateway:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
-        self._server = await asyncio.start_server(self._accept, host, port, ssl=tls)
+        # reuse_port: several gateway processes can serve one port, the kernel spreading
+        # connections over them (they share all state through the database).
+        self._server = await asyncio.start_server(
+            self._accept, host, port, ssl=tls, reuse_port=port != 0
+        )
 
     async def stop(self) -> None:
         if self._server is not None:
