@@ -1,8 +1,10 @@
 """`libgate demo` (what `make demo` runs) starts on SQLite with 20 sample patrons and a
-demo service, prints the cards, PINs and a link, and the link completes a sign-in."""
+demo service, prints the cards, PINs and a link, and the link completes a sign-in; it also
+runs a SIP2 gateway, in front of an LMS emulator, that a kiosk can log in to."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -11,21 +13,40 @@ from pathlib import Path
 
 import httpx
 
+from libgate.sip2 import Message
 from libgate.testing.processes import free_port, libgate_env
 from tests.support.flow import csrf_of
+from tests.support.sip2 import connected
+
+
+async def kiosk_checks_card(port: int, login: str, password: str, card: str, pin: str) -> Message:
+    async with connected("127.0.0.1", port) as kiosk:
+        assert (await kiosk.login(password, user=login)).fixed_value("ok") == "1"
+        return await kiosk.patron(card, pin)
 
 
 def test_the_demo_prints_its_cards_and_a_link_that_signs_in_end_to_end(
     tmp_path: Path, log_dir: Path
 ) -> None:
-    port = free_port()
+    port, sip2_port = free_port(), free_port()
     log = log_dir / f"demo-{port}.log"
     env = libgate_env(f"sqlite:///{tmp_path / 'demo.db'}", "")
     del env["LIBGATE_ISSUER"]
     env["COLUMNS"] = "200"
     with log.open("wb") as sink:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "libgate", "demo", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "libgate",
+                "demo",
+                "--port",
+                str(port),
+                "--sip2-port",
+                str(sip2_port),
+                "--lms-port",
+                str(free_port()),
+            ],
             cwd=tmp_path,
             env=env,
             stdout=sink,
@@ -60,6 +81,13 @@ def test_the_demo_prints_its_cards_and_a_link_that_signs_in_end_to_end(
             result = browser.get(decided.headers["location"])
         assert result.status_code == 200, result.text
         assert "Signed in to the demo service" in result.text and name in result.text
+
+        kiosk = re.search(r"SIP2 gateway at (\S+) for kiosks: login (\S+), password (\S+)", output)
+        assert kiosk and kiosk.group(1) == f"127.0.0.1:{sip2_port}"
+        answer = asyncio.run(
+            kiosk_checks_card(sip2_port, kiosk.group(2), kiosk.group(3), card, pin)
+        )
+        assert (answer.get("BL"), answer.get("CQ"), answer.get("AE")) == ("Y", "Y", name)
     finally:
         demo.terminate()
         demo.wait(timeout=10)

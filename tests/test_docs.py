@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,16 +43,37 @@ PRIVACY_DOC = DOCS / "privacy" / "front-door.md"
 BASE_TEMPLATE = ROOT / "src" / "libgate" / "web" / "templates" / "base.html"
 
 
+def _named_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a ``dict[str, Model]`` setting (named tables such as policies)."""
+    if typing.get_origin(annotation) is dict:
+        value = typing.get_args(annotation)[1]
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return value
+    return None
+
+
 def _settings_fields(
     model: type[BaseModel] = Settings, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], FieldInfo]]:
-    """Every leaf setting as (path, field), walking into the section models."""
+    """Every leaf setting as (path, field), walking into the section models. Named tables
+    (``[gateway.policies.NAME]``) are checked by their own tests, not as one setting."""
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield from _settings_fields(annotation, (*path, name))
-        else:
+        elif _named_model(annotation) is None:
             yield (*path, name), field
+
+
+def _named_tables(
+    model: type[BaseModel] = Settings, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], type[BaseModel]]]:
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from _named_tables(annotation, (*path, name))
+        elif (named := _named_model(annotation)) is not None:
+            yield (*path, name), named
 
 
 def _sections(model: type[BaseModel] = Settings) -> list[str]:
@@ -133,6 +155,29 @@ def test_configuration_reference_documents_every_key(
     assert f"`{default}`" in row, f"the row for {env} does not give the default {default}"
     if field.description:
         assert field.description in row, f"the row for {env} lacks config.py's description"
+
+
+NAMED_TABLES = list(_named_tables())
+
+
+@pytest.mark.parametrize(
+    ("path", "model"), NAMED_TABLES, ids=[".".join(p) for p, _ in NAMED_TABLES]
+)
+def test_named_tables_document_every_key(path: tuple[str, ...], model: type[BaseModel]) -> None:
+    """``[gateway.policies.NAME]``: each key in a table row with its default and
+    description, and the example file holds every built-in table."""
+    rows = [line for line in CONFIG_DOC.read_text(encoding="utf-8").splitlines() if line[:1] == "|"]
+    for key, field in model.model_fields.items():
+        matching = [row for row in rows if row.startswith(f"| `{key}` |")]
+        assert matching, f"docs/configuration.md has no row for {'.'.join(path)}.*.{key}"
+        assert any(field.description and field.description in row for row in matching)
+    section: Any = _example()
+    for part in path:
+        section = section[part]
+    defaults = Settings.model_validate({})
+    for part in path:
+        defaults = getattr(defaults, part)
+    assert set(section) == set(defaults), f"libgate.toml must show every built-in {path[-1]}"
 
 
 @pytest.mark.parametrize("section", _sections())

@@ -77,11 +77,14 @@ def serve(
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    sip2_port: Annotated[int, typer.Option(help="Port of the demo SIP2 gateway.")] = 6002,
+    lms_port: Annotated[int, typer.Option(help="Port of the demo LMS emulator.")] = 6001,
     config: ConfigOption = None,
 ) -> None:
-    """Start libgate with sample patrons and a demo service, and print how to try it."""
+    """Start libgate with sample patrons, a demo service and a SIP2 gateway in front of an
+    LMS emulator, and print how to try them."""
     from libgate.app import create_app
-    from libgate.demo import prepare_demo, sample_patrons
+    from libgate.demo import demo_gateway, prepare_demo, sample_patrons
 
     os.environ.setdefault("LIBGATE_ISSUER", f"http://{host}:{port}")
     settings = settings_from(config)
@@ -97,13 +100,23 @@ def demo(
             for patron in sample_patrons():
                 table.add_row(patron.card, patron.pin, patron.name, patron.note)
             console.print(table)
-            console.print(f"libgate is running at [bold]{settings.issuer_url}[/bold]")
-            console.print(f"Try a complete sign-in: [bold]{relying_party.start_link}[/bold]")
-            application = create_app(settings, services=services, demo=relying_party)
-            server = uvicorn.Server(
-                uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False)
-            )
-            await server.serve()
+            async with demo_gateway(
+                settings, services, host=host, lms_port=lms_port, gateway_port=sip2_port
+            ) as gateway:
+                console.print(
+                    f"SIP2 gateway at [bold]{gateway.address}[/bold] for kiosks: login "
+                    f"{gateway.login}, password {gateway.password} (policy kiosk), in front "
+                    f"of an LMS emulator at {gateway.lms_address}"
+                )
+                console.print(f"libgate is running at [bold]{settings.issuer_url}[/bold]")
+                console.print(f"Try a complete sign-in: [bold]{relying_party.start_link}[/bold]")
+                application = create_app(settings, services=services, demo=relying_party)
+                server = uvicorn.Server(
+                    uvicorn.Config(
+                        application, host=host, port=port, log_config=None, access_log=False
+                    )
+                )
+                await server.serve()
         finally:
             await services.close()
 

@@ -6,9 +6,12 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from libgate.demo._gateway import DemoGateway, demo_gateway
 from libgate.patrons import import_patrons_csv
 from libgate.services import Services
 from libgate.web import DemoRelyingParty
+
+__all__ = ["DemoGateway", "demo_gateway", "prepare_demo", "sample_patrons"]
 
 SAMPLE_PATRONS = Path(__file__).with_name("patrons.csv")
 DEMO_CLIENT_ID = "demo-service"
