@@ -1,0 +1,109 @@
+"""`libgate sip2 ...`: checking an LMS step by step, vendor accounts and the offline
+journal, run as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from libgate.services import Services
+from libgate.sip2 import Message
+from libgate.sip2.gateway import Journal
+from libgate.testing.processes import libgate_env
+from libgate.testing.sip2_lms import EmulatedPatron, LmsEmulator
+from tests.support import pins
+from tests.support.sip2 import LMS_PASSWORD
+
+CARD, PIN = "29990000000051", pins.new_pin()
+
+
+async def libgate(database_url: str, *args: str) -> tuple[int, str]:
+    """Run the command without blocking the event loop the emulator answers on."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "libgate",
+        *args,
+        env={**libgate_env(database_url, "http://libgate.test"), "COLUMNS": "200"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+@pytest.fixture
+async def lms() -> AsyncIterator[LmsEmulator]:
+    async with LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Ada Lovelace")]) as emulator:
+        yield emulator
+
+
+async def check(lms: LmsEmulator, *extra: str, login: str = LMS_PASSWORD) -> tuple[int, str]:
+    return await libgate(
+        "sqlite:///unused.db",
+        "sip2",
+        "check",
+        f"{lms.host}:{lms.port}",
+        "--login",
+        f"libgate:{login}",
+        "--institution",
+        "LIB",
+        *extra,
+    )
+
+
+async def test_check_passes_every_step_and_never_prints_the_pin(lms: LmsEmulator) -> None:
+    code, output = await check(lms, "--patron", CARD, "--pin", PIN)
+    assert code == 0, output
+    for step in ("connect", "login", "status", "patron PIN"):
+        assert step in output
+    assert "Every step passed" in output and PIN not in output
+
+
+async def test_check_explains_each_failure(lms: LmsEmulator) -> None:
+    code, output = await check(lms, login="wrong")
+    assert (
+        code == 1 and "refused the login" in output and "SIP2 user name" in " ".join(output.split())
+    )
+    code, output = await check(lms, "--patron", CARD, "--pin", PIN + "0")
+    assert code == 1 and "CQ" in output and PIN not in output
+    await lms.stop()
+    code, output = await check(lms)
+    assert code == 1 and "firewall" in output
+
+
+async def test_vendor_accounts_are_added_listed_and_removed(
+    database_url: str, services: Services
+) -> None:
+    code, output = await libgate(
+        database_url, "sip2", "vendors", "add", "ebooks", "--policy", "validation", "--json"
+    )
+    assert code == 0, output
+    vendor = json.loads(output)
+    assert vendor["login"] == "ebooks" and len(vendor["password"]) >= 24
+    code, output = await libgate(database_url, "sip2", "vendors", "list")
+    assert "ebooks" in output and "validation" in output and vendor["password"] not in output
+    code, output = await libgate(database_url, "sip2", "vendors", "add", "x", "--policy", "nope")
+    assert code == 2 and "no policy 'nope'" in output
+    assert (await libgate(database_url, "sip2", "vendors", "remove", "ebooks"))[0] == 0
+    assert (await libgate(database_url, "sip2", "vendors", "remove", "ebooks"))[0] == 1
+
+
+async def test_the_journal_lists_what_still_needs_attention(
+    database_url: str, services: Services
+) -> None:
+    journal = Journal(services.database, loans_per_patron=5)
+    checkout = Message.build(
+        "11",
+        {"sc_renewal_policy": "N", "no_block": "N", "nb_due_date": " " * 18},
+        [("AO", "LIB"), ("AA", CARD), ("AB", "31000000000051"), ("AD", PIN)],
+    )
+    await journal.accept("kiosk-1", checkout)
+    code, output = await libgate(database_url, "sip2", "journal")
+    assert code == 0 and "checkout" in output and "31000000000051" in output
+    assert "pending" in output and PIN not in output
