@@ -13,7 +13,7 @@ from libgate.testing.sip2_lms import EmulatedPatron, LmsEmulator
 from tests.conftest import ISSUER, RegisteredClient, Resident
 from tests.support import pins
 from tests.support.flow import attempt_pin, sign_in, tokens_from, userinfo
-from tests.support.sip2 import LMS_PASSWORD
+from tests.support.gateway import lms_settings
 
 RESIDENT = Resident("29990000000041", pins.new_pin(), "Ada Lovelace", "ada@example.org")
 GENERIC_REFUSAL = "The card number or PIN is not right"
@@ -32,15 +32,7 @@ def settings(database_url: str, lms: LmsEmulator) -> Settings:
         issuer=ISSUER,
         database_url=database_url,
         directory={"connector": "sip2"},  # type: ignore[arg-type]
-        lms={  # type: ignore[arg-type]
-            "host": lms.host,
-            "port": lms.port,
-            "tls": False,
-            "login_user": "libgate",
-            "login_password": LMS_PASSWORD,
-            "institution": "LIB",
-            "timeout_seconds": 2,
-        },
+        lms=lms_settings(lms),  # type: ignore[arg-type]
     )
 
 

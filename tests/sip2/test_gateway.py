@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 from tests.support import pins
-from tests.support.gateway import add_vendor, gateway_running, gateway_settings
+from tests.support.gateway import add_vendor, gateway_running, gateway_settings, vendor_session
 from tests.support.sip2 import CHECKOUT, connected
 
 from libgate.db import Database
@@ -78,10 +78,7 @@ async def test_a_validation_only_vendor_learns_membership_and_nothing_personal(
 async def test_a_vendor_may_not_send_what_its_policy_leaves_out(
     lms: LmsEmulator, database_url: str
 ) -> None:
-    settings = gateway_settings(database_url, lms)
-    password = await add_vendor(settings, "ebooks", "validation")
-    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
-        await vendor.login(password, user="ebooks")
+    async with vendor_session(database_url, lms, "ebooks", "validation") as vendor:
         refused = await vendor.circulate("11", CHECKOUT, CARD, BOOK)
     assert refused.code == "12" and refused.fixed_value("ok") == "0"
     assert "may not send message 11" in (refused.get("AF") or "")
@@ -93,10 +90,7 @@ async def test_a_vendor_may_not_send_what_its_policy_leaves_out(
 async def test_a_kiosk_lends_through_the_gateway_with_real_card_numbers(
     lms: LmsEmulator, database_url: str
 ) -> None:
-    settings = gateway_settings(database_url, lms)
-    password = await add_vendor(settings, "kiosk-central-1", "kiosk")
-    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as kiosk:
-        await kiosk.login(password, user="kiosk-central-1")
+    async with vendor_session(database_url, lms, "kiosk-central-1", "kiosk") as kiosk:
         loan = await kiosk.circulate("11", CHECKOUT, CARD, BOOK, ("AD", PIN))
         back = await kiosk.circulate(
             "09", {"no_block": "N", "return_date": loan.fixed[-1]}, CARD, BOOK, ("AP", "MAIN")
@@ -139,10 +133,7 @@ async def test_policies_change_without_a_restart(lms: LmsEmulator, database_url:
 async def test_when_the_lms_is_down_vendors_hear_so_at_once(
     lms: LmsEmulator, database_url: str
 ) -> None:
-    settings = gateway_settings(database_url, lms)
-    password = await add_vendor(settings, "ebooks", "validation")
-    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
-        await vendor.login(password, user="ebooks")
+    async with vendor_session(database_url, lms, "ebooks", "validation") as vendor:
         await lms.stop()
         answer = await vendor.patron(CARD, PIN)
     assert answer.code == "64" and answer.get("BL") != "Y"

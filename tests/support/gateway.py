@@ -13,24 +13,41 @@ from libgate.config import Settings
 from libgate.db import Database
 from libgate.sip2.gateway import VendorRegistry, run_gateway
 from libgate.testing.sip2_lms import LmsEmulator
-from tests.support.sip2 import LMS_PASSWORD
+from tests.support.sip2 import LMS_PASSWORD, Client, connected
+
+
+def lms_settings(lms: LmsEmulator) -> dict[str, Any]:
+    """``[lms]`` for libgate to reach the emulator."""
+    return {
+        "host": lms.host,
+        "port": lms.port,
+        "tls": False,
+        "login_user": "libgate",
+        "login_password": LMS_PASSWORD,
+        "institution": "LIB",
+        "timeout_seconds": 2,
+        "keepalive_seconds": 0,
+    }
 
 
 def gateway_settings(database_url: str, lms: LmsEmulator, **gateway: Any) -> Settings:
     return Settings(
         database_url=database_url,
-        lms={  # type: ignore[arg-type]
-            "host": lms.host,
-            "port": lms.port,
-            "tls": False,
-            "login_user": "libgate",
-            "login_password": LMS_PASSWORD,
-            "institution": "LIB",
-            "timeout_seconds": 2,
-            "keepalive_seconds": 0,
-        },
+        lms=lms_settings(lms),  # type: ignore[arg-type]
         gateway=gateway,  # type: ignore[arg-type]
     )
+
+
+@contextlib.asynccontextmanager
+async def vendor_session(
+    database_url: str, lms: LmsEmulator, login: str, policy: str
+) -> AsyncIterator[Client]:
+    """A gateway in front of ``lms`` and a vendor logged in to it with a new account."""
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, login, policy)
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        assert (await vendor.login(password, user=login)).fixed_value("ok") == "1"
+        yield vendor
 
 
 async def add_vendor(settings: Settings, login: str, policy: str) -> str:

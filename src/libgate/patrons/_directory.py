@@ -43,6 +43,15 @@ class Patron:
             return "expired"
         return "active"
 
+    def may_sign_in(self) -> Patron | AuthFailure:
+        """This patron, once the PIN is right, or why the card cannot be used."""
+        status = self.status()
+        if status == "blocked":
+            return AuthFailure.BLOCKED
+        if status == "expired":
+            return AuthFailure.EXPIRED
+        return self
+
 
 class PatronDirectory(Protocol):
     """One seam per LMS: who holds this card, and is this their PIN?"""

@@ -50,13 +50,7 @@ class LocalDirectory:
                     .where(patrons.c.card == card)
                     .values(pin_hash=self._hasher.hash(pin))
                 )
-        patron = _patron(row)
-        status = patron.status()
-        if status == "blocked":
-            return AuthFailure.BLOCKED
-        if status == "expired":
-            return AuthFailure.EXPIRED
-        return patron
+        return _patron(row).may_sign_in()
 
     async def lookup(self, card: str) -> Patron | None:
         row = await self._row(card)

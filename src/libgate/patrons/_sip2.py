@@ -72,13 +72,7 @@ class Sip2Directory:
             return AuthFailure.UNKNOWN_CARD
         if answer.get("CQ") != "Y":
             return AuthFailure.BAD_PIN
-        patron = _patron(card, answer)
-        status = patron.status()
-        if status == "blocked":
-            return AuthFailure.BLOCKED
-        if status == "expired":
-            return AuthFailure.EXPIRED
-        return patron
+        return _patron(card, answer).may_sign_in()
 
     async def lookup(self, card: str) -> Patron | None:
         answer = await self._ask(card, None)
