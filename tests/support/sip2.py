@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 
 from libgate.sip2 import FrameReader, Message, checksum, decode, encode
@@ -92,8 +93,10 @@ class Client:
 
 
 @contextlib.asynccontextmanager
-async def connected(host: str, port: int) -> AsyncIterator[Client]:
-    client = Client(*await asyncio.open_connection(host, port))
+async def connected(
+    host: str, port: int, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[Client]:
+    client = Client(*await asyncio.open_connection(host, port, ssl=tls))
     try:
         yield client
     finally:
