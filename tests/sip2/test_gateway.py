@@ -138,3 +138,18 @@ async def test_when_the_lms_is_down_vendors_hear_so_at_once(
         answer = await vendor.patron(CARD, PIN)
     assert answer.code == "64" and answer.get("BL") != "Y"
     assert "not available" in (answer.get("AF") or "")
+
+
+async def test_a_vendor_sending_too_fast_is_slowed_down(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms, policies={"slow": {"rate_per_second": 1}})
+    password = await add_vendor(settings, "ebooks", "slow")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        await vendor.login(password, user="ebooks")
+        answers = [await vendor.patron(CARD, PIN) for _ in range(4)]
+    assert answers[0].get("BL") == "Y"
+    assert "slow down" in (answers[-1].get("AF") or "")
+    assert len([m for m in lms.received if m.code == "63"]) < 4
+    refusals = [e for e in await audit_details(database_url, "sip2.exchange") if e.get("refused")]
+    assert refusals and all(e["refused"] == "rate limit" for e in refusals)

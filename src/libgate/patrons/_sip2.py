@@ -44,7 +44,11 @@ class Sip2Directory:
         self._institution = institution
         self._terminal_password = terminal_password
 
-    def _patron_information(self, card: str, pin: str | None, summary: int | None) -> Message:
+    def patron_information(
+        self, card: str, pin: str | None = None, summary: int | None = None
+    ) -> Message:
+        """The 63 this directory sends: with ``pin`` to check it, with ``summary`` (a
+        position of the summary field) to ask for one item list."""
         fields = [("AO", self._institution), ("AA", card)]
         if self._terminal_password:
             fields.append(("AC", self._terminal_password))
@@ -57,7 +61,7 @@ class Sip2Directory:
 
     async def _ask(self, card: str, pin: str | None, summary: int | None = None) -> Message:
         try:
-            return await self._pool.exchange(self._patron_information(card, pin, summary))
+            return await self._pool.exchange(self.patron_information(card, pin, summary))
         except LmsError as exc:
             raise DirectoryUnavailable(str(exc)) from exc
 
