@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
 from libgate.sip2._errors import (
     CharacterSetError,
@@ -139,14 +140,43 @@ class Message:
         fixed = list(self.fixed)
         for name, value in values.items():
             fixed[self.spec.index(name)] = value
-        return replace(self, fixed=tuple(fixed))
+        return self._evolve(fixed=tuple(fixed))
 
     def with_fields(self, fields: Iterable[tuple[str, str]]) -> Message:
-        return replace(self, fields=tuple(fields))
+        return self._evolve(fields=tuple(fields))
 
     def with_error_detection(self, sequence: int | None) -> Message:
         """This message with AY/AZ (``sequence`` 0-9), or without when ``sequence`` is None."""
-        return replace(self, sequence=sequence, checksummed=sequence is not None)
+        return self._evolve(sequence=sequence, checksummed=sequence is not None)
+
+    def framed_like(self, request: Message) -> Message:
+        """This answer framed as ``request`` was: its sequence number, checksum and line
+        ending (a blank terminator becomes CR)."""
+        return self._evolve(
+            sequence=request.sequence,
+            checksummed=request.checksummed,
+            terminator=request.terminator or "\r",
+        )
+
+    def _evolve(self, **changes: Any) -> Message:
+        # dataclasses.replace() re-runs __init__ and the spec lookup; a gateway makes
+        # several of these per message, and code and spec never change here.
+        evolved = object.__new__(Message)
+        for name in _MESSAGE_SLOTS:
+            object.__setattr__(evolved, name, changes.get(name, getattr(self, name)))
+        return evolved
+
+
+_MESSAGE_SLOTS = (
+    "code",
+    "fixed",
+    "fields",
+    "sequence",
+    "checksummed",
+    "closed",
+    "terminator",
+    "spec",
+)
 
 
 def encode(message: Message, *, encoding: str = DEFAULT_ENCODING, errors: str = "strict") -> bytes:

@@ -10,7 +10,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from libgate.config import GatewaySettings, VendorPolicy
 from libgate.privacy import BufferedAudit, Pseudonyms
@@ -157,12 +157,7 @@ class Gateway:
         else:
             message = await self._exchange(connection, connection.vendor, request)
         # Answer in the client's own style: its sequence number, checksum and line ending.
-        message = replace(
-            message,
-            sequence=request.sequence,
-            checksummed=request.checksummed,
-            terminator=request.terminator or "\r",
-        )
+        message = message.framed_like(request)
         connection.last_answer = encode(message, encoding=connection.encoding, errors="replace")
         return connection.last_answer
 
