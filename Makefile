@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 NODE_INTEROP := tests/interop/openid_client
 NODE_AXE := tests/web
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-sip2 clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ test: $(INSTALLED) $(NODE_INTEROP)/node_modules/.installed $(NODE_AXE)/node_modu
 
 bench: $(INSTALLED)
 	$(PY) bench/run.py
+
+bench-sip2: $(INSTALLED)
+	$(PY) bench/sip2_gateway.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

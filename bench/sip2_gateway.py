@@ -161,6 +161,8 @@ def main() -> None:
         "--gateways", type=int, default=1, help="gateway processes sharing the port"
     )
     parser.add_argument("--quick", action="store_true", help="1 rep of 1.5 s")
+    parser.add_argument("--database", default=DATABASE, help="dedicated database name")
+    parser.add_argument("--out", type=Path, help="JSON results file (default bench/results/…)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.reps = 1.5, 1
@@ -174,7 +176,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="libgate-sip2-bench-") as scratch:
         work = Path(scratch)
         lms_port, gateway_port = free_port(), free_port()
-        db_url = recreate_database(args.postgres, DATABASE)
+        db_url = recreate_database(args.postgres, args.database)
         env = libgate_env(
             db_url,
             "http://127.0.0.1:8080",
@@ -219,7 +221,7 @@ def main() -> None:
                 groups={
                     "lms": lambda table: [lms.pid],
                     "gateway": lambda table: [process.pid for process in gateways],
-                    "pg": postgres_backends(DATABASE),
+                    "pg": postgres_backends(args.database),
                 }
             )
             report = run_levels(targets, levels, args, sampler)
@@ -227,9 +229,9 @@ def main() -> None:
             for process in gateways:
                 _stop(process)
             _stop(lms)
-            drop_database(args.postgres, DATABASE)
+            drop_database(args.postgres, args.database)
     print_report(report, args)
-    out = results_dir / f"sip2-gateway-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = args.out or results_dir / f"sip2-gateway-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"results in {out}")
 

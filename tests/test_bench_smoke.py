@@ -1,6 +1,7 @@
-"""The benchmark still runs: ``bench/run.py --quick``, refresh phase only, one libgate worker,
-on PostgreSQL, produces refresh rates and latencies. Without PostgreSQL (or Node, which runs
-the load client) it skips, except under CI (``CI=true``), where it fails."""
+"""The benchmarks still run: ``bench/run.py --quick``, refresh phase only, one libgate worker,
+on PostgreSQL, produces refresh rates and latencies; ``bench/sip2_gateway.py --quick`` produces
+gateway and direct rates. Without PostgreSQL (or Node, which runs the first one's load
+client) they skip, except under CI (``CI=true``), where they fail."""
 
 from __future__ import annotations
 
@@ -77,3 +78,38 @@ def test_quick_refresh_bench_produces_numbers(tmp_path: Path) -> None:
         assert cell["rotated"] > 0  # each loop chained the refresh tokens it was given
         assert cell["cpu"]["server"] > 0 and cell["cpu"]["client"] > 0
     assert result["peer"]["skipped"] == "--no-peer"
+
+
+@pytest.mark.slow
+def test_quick_sip2_gateway_bench_produces_numbers(tmp_path: Path) -> None:
+    try:
+        asyncio.run(_ping(POSTGRES_URL))
+    except Exception as exc:
+        _unavailable(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
+    out = tmp_path / "sip2.json"
+    finished = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sip2_gateway.py"),
+            "--quick",
+            "--concurrency",
+            "1",
+            "--postgres",
+            POSTGRES_URL,
+            "--database",
+            f"libgate_bench_sip2_smoke_{os.getpid()}",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
+    assert "added p50" in finished.stdout and "throughput" in finished.stdout
+    runs = json.loads(out.read_text())["1"]
+    for target in ("direct", "gateway"):
+        (run,) = runs[target]
+        assert run["per_s"] > 0 and 0 < run["p50_ms"] <= run["p99_ms"]

@@ -17,7 +17,8 @@ class BufferedAudit:
     """Collects entries and appends them every ``interval`` seconds in one transaction, so
     a disclosure costs its requester no database round trip. The price: entries made less
     than ``interval`` before a crash of the process are lost (``close`` writes the rest on
-    an orderly stop). A failed write is retried with the next batch, never dropped."""
+    an orderly stop). A failed write is retried with the next batch; only if the database
+    stays unreachable for ``max_pending`` entries are the oldest dropped (and logged)."""
 
     def __init__(self, trail: AuditTrail, *, interval: float = 0.05, max_pending: int = 100_000):
         self._trail = trail
@@ -37,7 +38,10 @@ class BufferedAudit:
             await self._trail.record_rows(rows)
         except Exception:
             # Keep them for the next attempt (the database may be restarting), within bounds.
-            self._pending = (rows + self._pending)[-self._max_pending :]
+            kept = rows + self._pending
+            if len(kept) > self._max_pending:
+                log.error("audit entries dropped", extra={"dropped": len(kept) - self._max_pending})
+            self._pending = kept[-self._max_pending :]
             raise
 
     async def _write_forever(self) -> None:
