@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from libgate.services import Services
-from libgate.sip2 import Message
+from libgate.sip2 import LmsLink, LmsPool, Message
 from libgate.sip2.gateway import Journal
 from libgate.testing.processes import libgate_env
-from libgate.testing.sip2_lms import EmulatedPatron, LmsEmulator
+from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 from tests.support import pins
 from tests.support.sip2 import LMS_PASSWORD
 
@@ -107,3 +107,26 @@ async def test_the_journal_lists_what_still_needs_attention(
     code, output = await libgate(database_url, "sip2", "journal")
     assert code == 0 and "checkout" in output and "31000000000051" in output
     assert "pending" in output and PIN not in output
+
+
+async def test_applied_journal_entries_are_forgotten_after_a_while(services: Services) -> None:
+    journal = Journal(services.database, loans_per_patron=5)
+    for barcode in ("31000000000052", "31000000000053"):  # only the first exists in the LMS
+        await journal.accept(
+            "kiosk-1",
+            Message.build(
+                "09",
+                {"no_block": "N", "return_date": " " * 18},
+                [("AP", "MAIN"), ("AO", "LIB"), ("AB", barcode)],
+            ),
+        )
+    book = EmulatedItem("31000000000052", "A book", on_loan_to=CARD)
+    async with LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Ada")], items=[book]) as lms:
+        pool = LmsPool(LmsLink(lms.host, lms.port, "libgate", LMS_PASSWORD))
+        try:
+            assert await journal.replay(pool) == 2
+        finally:
+            await pool.close()
+    assert [e.state for e in await journal.entries()] == ["applied", "failed"]
+    await journal.purge_applied(older_than=0)
+    assert [(e.item, e.state) for e in await journal.entries()] == [("31000000000053", "failed")]

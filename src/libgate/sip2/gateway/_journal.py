@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from libgate.db import Database
 from libgate.db.tables import sip2_journal
@@ -28,6 +28,8 @@ from libgate.sip2._connection import LmsError, LmsLoginRefused, LmsNotReached
 from libgate.sip2._pool import LmsPool
 
 _LOAN_DAYS = 14
+# Applied transactions are in the LMS by then; the journal's copy of who borrowed what goes.
+KEEP_APPLIED_SECONDS = 30 * 86_400
 _OFFLINE_NOTE = "Offline: recorded, and sent to the library system when it is back."
 # Names "the journal replayer" among PostgreSQL advisory locks (any constant would do).
 _REPLAY_LOCK = 5_192_002
@@ -136,6 +138,17 @@ class Journal:
                 outcome = "; ".join(answer.get_all("AF")) or None
                 await self._set_state(entry.id, "applied" if applied else "failed", outcome)
                 sent += 1
+
+    async def purge_applied(self, older_than: float = KEEP_APPLIED_SECONDS) -> None:
+        """Forget applied transactions replayed more than ``older_than`` seconds ago.
+        Failed and uncertain ones stay until staff have dealt with them."""
+        async with self._database.transaction() as connection:
+            await connection.execute(
+                delete(sip2_journal).where(
+                    sip2_journal.c.state == "applied",
+                    sip2_journal.c.replayed_at < time.time() - older_than,
+                )
+            )
 
     async def entries(self, states: tuple[str, ...] | None = None) -> list[JournalEntry]:
         query = select(sip2_journal).order_by(sip2_journal.c.id)

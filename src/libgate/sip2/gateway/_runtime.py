@@ -20,6 +20,7 @@ log = logging.getLogger("libgate.sip2.gateway")
 _RELOAD_SECONDS = 2.0
 _REPLAY_SECONDS = 5.0
 _SEAL_SECONDS = 1.0
+_HOUSEKEEPING_SECONDS = 600.0
 
 
 def server_tls_context(settings: GatewaySettings) -> ssl.SSLContext | None:
@@ -88,6 +89,7 @@ async def run_gateway(
         asyncio.create_task(every(_RELOAD_SECONDS, reloading.reload, "settings reload")),
         asyncio.create_task(every(_REPLAY_SECONDS, lambda: journal.replay(lms), "journal replay")),
         asyncio.create_task(every(_SEAL_SECONDS, services.audit.seal, "audit sealing")),
+        asyncio.create_task(every(_HOUSEKEEPING_SECONDS, journal.purge_applied, "journal purge")),
     ]
     await gateway.start(host, port, server_tls_context(settings.gateway))
     try:
