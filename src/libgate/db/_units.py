@@ -38,6 +38,10 @@ class Unit(ABC):
     async def run(self, statement: Executable, params: Mapping[str, Any]) -> None:
         await self.row(statement, params)
 
+    @abstractmethod
+    async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per row (all rows with the same keys)."""
+
     async def scalar(self, statement: Executable, params: Mapping[str, Any]) -> Any:
         found = await self.row(statement, params)
         return None if found is None else next(iter(found.values()))
@@ -59,6 +63,10 @@ class ConnectionUnit(Unit):
     async def run(self, statement: Executable, params: Mapping[str, Any]) -> None:
         await self.connection.execute(statement, dict(params))
 
+    async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            await self.connection.execute(statement, [dict(row) for row in rows])
+
 
 def as_unit(target: Unit | AsyncConnection) -> Unit:
     return target if isinstance(target, Unit) else ConnectionUnit(target)
@@ -74,9 +82,12 @@ class _CompiledStatement:
         self.names: Sequence[str] = getattr(compiled, "positiontup", None) or ()
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        # construct_params adds values bound inside the statement (``.values(x=1)``).
-        values = self.compiled.construct_params(dict(params)) or {}
-        return [values[name] for name in self.names]
+        try:
+            return [params[name] for name in self.names]
+        except KeyError:
+            # A value bound inside the statement (``.values(x=1)``): SQLAlchemy has it.
+            values = self.compiled.construct_params(dict(params)) or {}
+            return [values[name] for name in self.names]
 
 
 class PostgresStatements:
@@ -161,3 +172,10 @@ class AsyncpgUnit(Unit):
     async def run(self, statement: Executable, params: Mapping[str, Any]) -> None:
         compiled = self._statements.compiled(statement, params)
         await self._connection.execute(compiled.sql, *compiled.arguments(params))
+
+    async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            compiled = self._statements.compiled(statement, rows[0])
+            await self._connection.executemany(
+                compiled.sql, [compiled.arguments(row) for row in rows]
+            )

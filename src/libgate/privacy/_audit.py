@@ -134,8 +134,8 @@ class AuditTrail:
     async def record_rows(self, rows: list[dict[str, Any]]) -> None:
         """Append rows made by :func:`audit_row`, in one transaction of their own."""
         if rows:
-            async with self._database.transaction() as connection:
-                await connection.execute(_APPEND, rows)
+            async with self._database.unit() as unit:
+                await unit.run_many(_APPEND, rows)
 
     async def seal(self) -> int:
         """Chain every entry not yet sealed; return how many this call sealed. When another

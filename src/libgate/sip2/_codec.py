@@ -32,7 +32,10 @@ DEFAULT_MAX_SIZE = 32 * 1024
 _CHECKSUM_TRAILER = re.compile(rb"AZ([0-9A-Fa-f]{4})\Z")
 _SEQUENCE_TRAILER = re.compile(r"AY(\d)\Z")
 _STRICT_FIELD_CODE = re.compile(r"[A-Z]{2}")
-_FORBIDDEN_IN_VALUES = re.compile(r"[|\r\n]")
+
+
+def _breaks_framing(value: str) -> bool:
+    return "|" in value or "\r" in value or "\n" in value
 
 
 def checksum(data: bytes) -> str:
@@ -185,14 +188,14 @@ def encode(message: Message, *, encoding: str = DEFAULT_ENCODING, errors: str = 
     CharacterSetError for text the character set cannot carry (with ``errors="replace"``
     such characters become ``?`` instead)."""
     for fixed_field, value in zip(message.spec.fixed, message.fixed, strict=True):
-        if len(value) != fixed_field.length or _FORBIDDEN_IN_VALUES.search(value):
+        if len(value) != fixed_field.length or _breaks_framing(value):
             raise MalformedMessage(
                 f"fixed field {fixed_field.name} of message {message.code} must be "
                 f"{fixed_field.length} character(s)"
             )
     parts = [message.code, *message.fixed]
     for position, (field_code, value) in enumerate(message.fields):
-        if len(field_code) != 2 or _FORBIDDEN_IN_VALUES.search(field_code + value):
+        if len(field_code) != 2 or _breaks_framing(field_code) or _breaks_framing(value):
             raise MalformedMessage(f"field {field_code!r} cannot hold '|', CR or LF")
         last = position == len(message.fields) - 1
         parts.append(
@@ -235,7 +238,8 @@ def decode(
     if b"\r" in body or b"\n" in body:
         raise MalformedMessage("a carriage return or line feed inside the message")
     checksummed = False
-    found = _CHECKSUM_TRAILER.search(body)
+    # Anchored at the end (match at the last possible start), not searched for from the front.
+    found = _CHECKSUM_TRAILER.match(body, max(len(body) - 6, 0))
     if found is not None:
         digits = found.group(1).decode("ascii")
         if strict and digits != digits.upper():
@@ -250,7 +254,7 @@ def decode(
     except UnicodeDecodeError as exc:
         raise CharacterSetError(f"bytes that are not valid {encoding}") from exc
     sequence = None
-    trailer = _SEQUENCE_TRAILER.search(text)
+    trailer = _SEQUENCE_TRAILER.match(text, max(len(text) - 3, 0))
     if trailer is not None:
         sequence = int(trailer.group(1))
         text = text[: trailer.start()]
