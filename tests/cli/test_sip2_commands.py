@@ -16,6 +16,7 @@ from libgate.sip2.gateway import Journal
 from libgate.testing.processes import libgate_env
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 from tests.support import pins
+from tests.support.gateway import add_vendor, gateway_running, gateway_settings
 from tests.support.sip2 import LMS_PASSWORD
 
 CARD, PIN = "29990000000051", pins.new_pin()
@@ -130,3 +131,19 @@ async def test_applied_journal_entries_are_forgotten_after_a_while(services: Ser
     assert [e.state for e in await journal.entries()] == ["applied", "failed"]
     await journal.purge_applied(older_than=0)
     assert [(e.item, e.state) for e in await journal.entries()] == [("31000000000053", "failed")]
+
+
+async def test_check_monitors_the_gateway_itself(lms: LmsEmulator, database_url: str) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "monitoring", "validation")
+    async with gateway_running(settings) as gateway:
+        address = f"127.0.0.1:{gateway.port}"
+        code, output = await libgate(
+            database_url, "sip2", "check", address, "--login", f"monitoring:{password}"
+        )
+        assert code == 0, output
+        await lms.stop()
+        code, output = await libgate(
+            database_url, "sip2", "check", address, "--login", f"monitoring:{password}"
+        )
+    assert code == 1 and "offline" in output

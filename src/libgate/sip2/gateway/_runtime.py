@@ -102,5 +102,8 @@ async def run_gateway(
         await gateway.stop()
         for task in background:
             task.cancel()
+        # Let a cancelled job finish rolling back before the last audit batch is written:
+        # on SQLite it may still hold the write lock.
+        await asyncio.gather(*background, return_exceptions=True)
         await audit.close()
         await services.close()
