@@ -6,11 +6,13 @@ import asyncio
 import logging
 import ssl
 import time
+from collections import deque
 from dataclasses import dataclass
+from typing import cast
 
 from libgate.sip2._codec import DEFAULT_ENCODING, DEFAULT_MAX_SIZE, Message, decode, encode
 from libgate.sip2._errors import ChecksumMismatch, Sip2Error
-from libgate.sip2._framing import FrameReader
+from libgate.sip2._framing import FrameBuffer
 
 log = logging.getLogger("libgate.sip2.lms")
 
@@ -56,16 +58,62 @@ class LmsLink:
     max_message_size: int = DEFAULT_MAX_SIZE
 
 
+class _LmsProtocol(asyncio.Protocol):
+    """The connection's bytes, cut into messages as they arrive. Callbacks, not a stream:
+    an exchange costs one wake-up of the waiting request and nothing else."""
+
+    def __init__(self, max_size: int) -> None:
+        self._frames = FrameBuffer(max_size)
+        self._ready: deque[bytes] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._failure: Exception | None = None
+        self._closed = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        self._frames.feed(data)
+        try:
+            while (frame := self._frames.take()) is not None:
+                self._ready.append(frame)
+        except Sip2Error as exc:
+            self._failure = exc
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def next_frame(self) -> bytes | None:
+        """The next message from the LMS; None once it has closed the connection."""
+        while not self._ready:
+            if self._failure is not None:
+                raise self._failure
+            if self._closed:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        return self._ready.popleft()
+
+    def send(self, data: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise LmsUnavailable("the connection to the LMS is closed")
+        self.transport.write(data)
+
+
 class LmsConnection:
     """A connection that has logged in. Not safe for two requests at once: the pool hands
     each connection to one request at a time."""
 
-    def __init__(
-        self, link: LmsLink, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, link: LmsLink, protocol: _LmsProtocol) -> None:
         self._link = link
-        self._frames = FrameReader(reader, max_size=link.max_message_size)
-        self._writer = writer
+        self._protocol = protocol
         self._sequence = 0
         self.last_used = time.monotonic()
 
@@ -85,7 +133,8 @@ class LmsConnection:
         """The TCP (or TLS) connection alone, not yet logged in."""
         try:
             async with asyncio.timeout(link.timeout):
-                reader, writer = await asyncio.open_connection(
+                _, protocol = await asyncio.get_running_loop().create_connection(
+                    lambda: _LmsProtocol(link.max_message_size),
                     link.host,
                     link.port,
                     ssl=link.ssl,
@@ -95,7 +144,7 @@ class LmsConnection:
             raise LmsNotReached(f"TLS with the LMS failed: {exc.reason}") from exc
         except (OSError, TimeoutError) as exc:
             raise LmsNotReached(f"cannot connect to the LMS at {link.host}:{link.port}") from exc
-        return cls(link, reader, writer)
+        return cls(link, protocol)
 
     async def login(self) -> None:
         answer = await self.exchange(
@@ -124,9 +173,9 @@ class LmsConnection:
         resends = 0
         try:
             async with asyncio.timeout(self._link.timeout):
-                await self._send(wire)
+                self._protocol.send(wire)
                 while True:
-                    frame = await self._frames.read()
+                    frame = await self._protocol.next_frame()
                     if frame is None:
                         raise LmsUnavailable("the LMS closed the connection")
                     try:
@@ -138,16 +187,16 @@ class LmsConnection:
                             raise LmsProtocolError(
                                 "answers from the LMS keep failing their checksum"
                             ) from None
-                        await self._send(encode(_RESEND, encoding=self._link.encoding))
+                        self._protocol.send(encode(_RESEND, encoding=self._link.encoding))
                         continue
                     if answer.code == "96" and resends < self._link.max_resends:
                         resends += 1  # the LMS could not read ours: send it again
-                        await self._send(wire)
+                        self._protocol.send(wire)
                         continue
                     break
         except TimeoutError as exc:
             raise LmsUnavailable(f"the LMS did not answer within {self._link.timeout:g} s") from exc
-        except (OSError, asyncio.IncompleteReadError) as exc:
+        except OSError as exc:
             raise LmsUnavailable("the connection to the LMS failed") from exc
         except Sip2Error as exc:
             raise LmsProtocolError(f"the LMS sent a message libgate cannot read: {exc}") from exc
@@ -165,14 +214,6 @@ class LmsConnection:
         self._sequence = (self._sequence + 1) % 10
         return sequence
 
-    async def _send(self, wire: bytes) -> None:
-        self._writer.write(wire)
-        await self._writer.drain()
-
     async def close(self) -> None:
-        self._writer.close()
-        try:
-            async with asyncio.timeout(1):
-                await self._writer.wait_closed()
-        except (OSError, TimeoutError):
-            pass
+        if self._protocol.transport is not None:
+            self._protocol.transport.close()

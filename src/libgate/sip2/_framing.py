@@ -11,17 +11,51 @@ _TERMINATORS = b"\r\n"
 _CHUNK = 4096
 
 
+class FrameBuffer:
+    """Bytes as they arrive in, whole messages (terminator included) out. A message may
+    end with CR, CRLF or LF; empty lines between messages are skipped. At most
+    ``max_size`` bytes are held: a longer message raises MessageTooLarge, after which the
+    stream's framing is lost and the connection should be closed."""
+
+    def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        self._max_size = max_size
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    @property
+    def partial(self) -> bool:
+        """Part of a message has arrived, but not its end."""
+        return bool(self._buffer.strip(_TERMINATORS))
+
+    def take(self) -> bytes | None:
+        """The next whole message, or None until one has arrived."""
+        start = 0
+        while start < len(self._buffer) and self._buffer[start] in _TERMINATORS:
+            start += 1  # the LF of a CRLF that arrived late, or an empty line
+        if start:
+            del self._buffer[:start]
+        end = _first_terminator(self._buffer)
+        if end < 0:
+            if len(self._buffer) > self._max_size:
+                raise MessageTooLarge(f"no message terminator within {self._max_size} bytes")
+            return None
+        if self._buffer[end : end + 2] == b"\r\n":
+            end += 1
+        frame = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        if len(frame) > self._max_size:
+            raise MessageTooLarge(f"a message longer than {self._max_size} bytes")
+        return frame
+
+
 class FrameReader:
-    """Reads whole messages (terminator included) from a stream. A message may end with
-    CR, CRLF or LF; empty lines between messages are skipped. At most ``max_size`` bytes
-    are ever buffered: a longer message raises MessageTooLarge, after which the stream's
-    framing is lost and the connection should be closed. Time limits are the caller's
-    (``asyncio.timeout`` around :meth:`read`)."""
+    """Whole messages from an asyncio stream (see :class:`FrameBuffer`)."""
 
     def __init__(self, reader: asyncio.StreamReader, *, max_size: int = DEFAULT_MAX_SIZE) -> None:
         self._reader = reader
-        self._max_size = max_size
-        self._buffer = bytearray()
+        self._frames = FrameBuffer(max_size)
 
     async def read(
         self, *, idle_timeout: float | None = None, message_timeout: float | None = None
@@ -34,37 +68,18 @@ class FrameReader:
         async with asyncio.timeout(idle_timeout) as deadline:
             begun = False
             while True:
-                frame = self._take_frame()
+                frame = self._frames.take()
                 if frame is not None:
                     return frame
-                if len(self._buffer) > self._max_size:
-                    raise MessageTooLarge(f"no message terminator within {self._max_size} bytes")
-                if self._buffer and not begun and message_timeout is not None:
+                if self._frames.partial and not begun and message_timeout is not None:
                     begun = True
                     deadline.reschedule(loop.time() + message_timeout)
                 chunk = await self._reader.read(_CHUNK)
                 if not chunk:
-                    if self._buffer.strip(_TERMINATORS):
+                    if self._frames.partial:
                         raise MalformedMessage("the connection closed in the middle of a message")
                     return None
-                self._buffer += chunk
-
-    def _take_frame(self) -> bytes | None:
-        start = 0
-        while start < len(self._buffer) and self._buffer[start] in _TERMINATORS:
-            start += 1  # the LF of a CRLF that arrived late, or an empty line
-        if start:
-            del self._buffer[:start]
-        end = _first_terminator(self._buffer)
-        if end < 0:
-            return None
-        if self._buffer[end : end + 2] == b"\r\n":
-            end += 1
-        frame = bytes(self._buffer[: end + 1])
-        del self._buffer[: end + 1]
-        if len(frame) > self._max_size:
-            raise MessageTooLarge(f"a message longer than {self._max_size} bytes")
-        return frame
+                self._frames.feed(chunk)
 
 
 def _first_terminator(buffer: bytearray) -> int:
