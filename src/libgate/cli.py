@@ -103,11 +103,13 @@ def demo(
             async with demo_gateway(
                 settings, services, host=host, lms_port=lms_port, gateway_port=sip2_port
             ) as gateway:
+                # soft_wrap: a narrow terminal must not break the password in two.
                 console.print(
                     f"SIP2 gateway at [bold]{gateway.address}[/bold] for kiosks: login "
-                    f"{gateway.login}, password {gateway.password} (policy kiosk), in front "
-                    f"of an LMS emulator at {gateway.lms_address}"
+                    f"{gateway.login}, password {gateway.password} (policy kiosk)",
+                    soft_wrap=True,
                 )
+                console.print(f"  in front of an LMS emulator at {gateway.lms_address}")
                 console.print(f"libgate is running at [bold]{settings.issuer_url}[/bold]")
                 console.print(f"Try a complete sign-in: [bold]{relying_party.start_link}[/bold]")
                 application = create_app(settings, services=services, demo=relying_party)
