@@ -25,7 +25,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from libgate.testing.processes import free_port, libgate_env, register_client_by_cli
+from libgate.testing.processes import (
+    free_port,
+    libgate_env,
+    register_client_by_cli,
+    run_libgate,
+)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -412,17 +417,10 @@ def pg_sessions(admin_url: str, name: str) -> float:
 def libgate_cli(
     db_url: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None
 ) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "libgate", *args],
-        env=env or libgate_env(db_url, "http://127.0.0.1:8080"),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise BenchError(f"libgate {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+    try:
+        return run_libgate(db_url, *args, timeout=timeout, env=env)
+    except RuntimeError as exc:
+        raise BenchError(str(exc)) from exc
 
 
 @dataclass(frozen=True)

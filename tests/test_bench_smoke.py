@@ -32,31 +32,21 @@ async def _ping(url: str) -> None:
     await connection.close()
 
 
-@pytest.mark.slow
-def test_quick_refresh_bench_produces_numbers(tmp_path: Path) -> None:
-    if shutil.which("node") is None:
-        _unavailable("node not found: the benchmark's load client (bench/loadgen.mjs) needs it")
+def _run_bench(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``bench/SCRIPT ARGS`` on this run's PostgreSQL server, in a database of its own."""
     try:
         asyncio.run(_ping(POSTGRES_URL))
     except Exception as exc:
         _unavailable(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
-    out = tmp_path / "bench.json"
     finished = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "run.py"),
-            "--quick",
-            "--phases",
-            "refresh",
-            "--workers",
-            "1",
-            "--no-peer",
+            str(ROOT / "bench" / script),
+            *args,
             "--postgres",
             POSTGRES_URL,
             "--database",
-            f"libgate_bench_smoke_{os.getpid()}",
-            "--out",
-            str(out),
+            f"libgate_bench_smoke_{Path(script).stem}_{os.getpid()}",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -65,6 +55,17 @@ def test_quick_refresh_bench_produces_numbers(tmp_path: Path) -> None:
         check=False,
     )
     assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
+    return finished
+
+
+@pytest.mark.slow
+def test_quick_refresh_bench_produces_numbers(tmp_path: Path) -> None:
+    if shutil.which("node") is None:
+        _unavailable("node not found: the benchmark's load client (bench/loadgen.mjs) needs it")
+    out = tmp_path / "bench.json"
+    finished = _run_bench(
+        "run.py", "--quick", "--phases", "refresh", "--workers", "1", "--no-peer", "--out", str(out)
+    )
     assert "(b) Refresh-token grants" in finished.stdout
 
     result = json.loads(out.read_text())
@@ -82,32 +83,8 @@ def test_quick_refresh_bench_produces_numbers(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_quick_sip2_gateway_bench_produces_numbers(tmp_path: Path) -> None:
-    try:
-        asyncio.run(_ping(POSTGRES_URL))
-    except Exception as exc:
-        _unavailable(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
     out = tmp_path / "sip2.json"
-    finished = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "sip2_gateway.py"),
-            "--quick",
-            "--concurrency",
-            "1",
-            "--postgres",
-            POSTGRES_URL,
-            "--database",
-            f"libgate_bench_sip2_smoke_{os.getpid()}",
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-4000:]
+    finished = _run_bench("sip2_gateway.py", "--quick", "--concurrency", "1", "--out", str(out))
     assert "added p50" in finished.stdout and "throughput" in finished.stdout
     runs = json.loads(out.read_text())["1"]
     for target in ("direct", "gateway"):

@@ -62,6 +62,14 @@ def _count(name: str, length: int = 4) -> FixedField:
 _OK = _flag("ok", "01")
 _LANGUAGE = FixedField("language", 3, kind="count")
 _PATRON_STATUS = FixedField("patron_status", 14, "Y ")
+# Checkout (12) and renew (30) answer with the same fixed fields.
+_LOAN_ANSWER = (
+    _OK,
+    _flag("renewal_ok"),
+    _flag("magnetic_media", "YNU"),
+    _flag("desensitize", "YNU"),
+    _date(),
+)
 
 _SPECS = [
     MessageSpec(
@@ -137,13 +145,7 @@ _SPECS = [
     MessageSpec(
         "12",
         "checkout response",
-        (
-            _OK,
-            _flag("renewal_ok"),
-            _flag("magnetic_media", "YNU"),
-            _flag("desensitize", "YNU"),
-            _date(),
-        ),
+        _LOAN_ANSWER,
         ("AO", "AA", "AB", "AJ"),
     ),
     MessageSpec(
@@ -192,13 +194,7 @@ _SPECS = [
     MessageSpec(
         "30",
         "renew response",
-        (
-            _OK,
-            _flag("renewal_ok"),
-            _flag("magnetic_media", "YNU"),
-            _flag("desensitize", "YNU"),
-            _date(),
-        ),
+        _LOAN_ANSWER,
         ("AO", "AA", "AB", "AJ"),
     ),
     MessageSpec("65", "renew all", (_date(),), ("AO", "AA"), "66"),

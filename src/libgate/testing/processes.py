@@ -31,34 +31,33 @@ def libgate_env(database_url: str, issuer: str, **overrides: str) -> dict[str, s
     return env
 
 
+def run_libgate(
+    database_url: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> str:
+    """Run ``libgate ARGS`` as an operator would (``env``: else :func:`libgate_env` for
+    ``database_url``); its output, or RuntimeError with what it printed when it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "libgate", *args],
+        env=env or libgate_env(database_url, "http://127.0.0.1:8080"),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"libgate {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
 def register_client_by_cli(
     database_url: str, name: str, redirect_uri: str, scopes: list[str]
 ) -> dict[str, Any]:
     """Register a client the way an operator does, ``libgate clients add --json``; returns
     its printed registration (client_secret included)."""
-    command = [
-        sys.executable,
-        "-m",
-        "libgate",
-        "clients",
-        "add",
-        "--name",
-        name,
-        "--redirect-uri",
-        redirect_uri,
-        "--json",
-    ]
+    options = ["--name", name, "--redirect-uri", redirect_uri, "--json"]
     for scope in scopes:
-        command += ["--scope", scope]
-    result = subprocess.run(
-        command,
-        env=libgate_env(database_url, "http://127.0.0.1:8080"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        options += ["--scope", scope]
+    registered: dict[str, Any] = json.loads(
+        run_libgate(database_url, "clients", "add", *options, timeout=120)
     )
-    if result.returncode != 0:
-        raise RuntimeError(f"libgate clients add failed:\n{result.stdout}\n{result.stderr}")
-    registered: dict[str, Any] = json.loads(result.stdout)
     return registered
