@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support import pins
@@ -42,20 +43,24 @@ def mutated(rng: random.Random) -> bytes:
     return bytes(message).replace(b"\r", b"") + b"\r"
 
 
-@pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[tuple[RunningGateway, str]]:
+@contextlib.asynccontextmanager
+async def gateway_with(tmp_path: Path, **limits: Any) -> AsyncIterator[tuple[RunningGateway, str]]:
+    """A gateway in front of an LMS emulator with these [gateway] settings, and the password
+    of its vendor "fuzzer"."""
     async with LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Ada")]) as lms:
-        settings = gateway_settings(
-            f"sqlite:///{tmp_path / 'gateway.db'}",
-            lms,
-            message_timeout_seconds=1,
-            idle_timeout_seconds=30,
-            max_message_size=4096,
-        )
+        settings = gateway_settings(f"sqlite:///{tmp_path / 'gateway.db'}", lms, **limits)
         await upgrade_to_latest(settings.database_url)
         password = await add_vendor(settings, "fuzzer", "validation")
         async with gateway_running(settings) as running:
             yield running, password
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[tuple[RunningGateway, str]]:
+    async with gateway_with(
+        tmp_path, message_timeout_seconds=1, idle_timeout_seconds=30, max_message_size=4096
+    ) as running:
+        yield running
 
 
 async def fuzz(port: int, password: str, seed: int, count: int) -> int:
@@ -136,3 +141,58 @@ async def test_an_endless_message_is_cut_off(gateway: tuple[RunningGateway, str]
     async with connected("127.0.0.1", running.port) as client:
         answer = decode(await client.raw(b"9300CNfuzzer|COwrong|\r"))
         assert answer.code == "94"
+
+
+async def test_a_silent_connection_is_closed_after_the_idle_timeout(tmp_path: Path) -> None:
+    async with (
+        gateway_with(tmp_path, idle_timeout_seconds=0.5) as (running, password),
+        connected("127.0.0.1", running.port) as talker,
+        connected("127.0.0.1", running.port) as silent,
+    ):
+        await talker.login(password, user="fuzzer")
+        await silent.login(password, user="fuzzer")
+        for _ in range(5):  # 1.5 s: three idle timeouts
+            await asyncio.sleep(0.3)
+            assert (await talker.patron(CARD, PIN)).get("BL") == "Y"
+        async with asyncio.timeout(5):
+            assert await silent.frames.read() is None  # hung up on, long ago
+
+
+async def test_connections_beyond_the_limit_are_refused_and_the_others_served(
+    tmp_path: Path,
+) -> None:
+    async with gateway_with(tmp_path, max_connections=2) as (running, password):
+        async with (
+            connected("127.0.0.1", running.port) as first,
+            connected("127.0.0.1", running.port) as second,
+        ):
+            await first.login(password, user="fuzzer")
+            await second.login(password, user="fuzzer")
+            async with connected("127.0.0.1", running.port) as third:
+                assert await third.raw(b"9300CNfuzzer|COwhatever|\r") == b""
+            assert (await first.patron(CARD, PIN)).get("BL") == "Y"
+            assert (await second.patron(CARD, PIN)).get("BL") == "Y"
+        for _ in range(50):  # the two slots free up as soon as their connections end
+            async with connected("127.0.0.1", running.port) as later:
+                if await later.raw(b"9300CNfuzzer|COwhatever|\r"):
+                    return
+            await asyncio.sleep(0.05)
+        pytest.fail("the gateway never took a new connection after the others ended")
+
+
+async def test_a_kiosk_that_sends_without_reading_gets_every_answer_in_order(
+    gateway: tuple[RunningGateway, str],
+) -> None:
+    running, password = gateway
+    async with connected("127.0.0.1", running.port) as client:
+        await client.login(password, user="fuzzer")
+        # Half a megabyte at once: more than one read of the socket, and far more than the
+        # gateway queues for one connection, so it must stop reading and start again.
+        status = [with_error_detection("9900302.00", n % 10) for n in range(40)]
+        misplaced = SEEDS[list(EXAMPLES).index("98")]  # an answer sent as a request: 96
+        burst = [message for n in range(40) for message in [status[n]] + [misplaced] * 100]
+        client.writer.write(b"".join(burst))
+        async with asyncio.timeout(30):
+            answers = [decode(await client.frames.read() or b"") for _ in burst]
+    expected = [pair for n in range(40) for pair in [("98", n % 10)] + [("96", None)] * 100]
+    assert [(answer.code, answer.sequence) for answer in answers] == expected

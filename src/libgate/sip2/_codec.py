@@ -34,10 +34,6 @@ _SEQUENCE_TRAILER = re.compile(r"AY(\d)\Z")
 _STRICT_FIELD_CODE = re.compile(r"[A-Z]{2}")
 
 
-def _breaks_framing(value: str) -> bool:
-    return "|" in value or "\r" in value or "\n" in value
-
-
 def checksum(data: bytes) -> str:
     """The AZ value for ``data`` (everything up to and including the letters ``AZ``)."""
     return f"{-sum(data) & 0xFFFF:04X}"
@@ -163,22 +159,26 @@ class Message:
 
     def _evolve(self, **changes: Any) -> Message:
         # dataclasses.replace() re-runs __init__ and the spec lookup; a gateway makes
-        # several of these per message, and code and spec never change here.
+        # several of these per message, and code and spec never change here. The slots'
+        # own descriptors write past the frozen __setattr__ (which refuses everyone).
         evolved = object.__new__(Message)
-        for name in _MESSAGE_SLOTS:
-            object.__setattr__(evolved, name, changes.get(name, getattr(self, name)))
+        for name, slot in _MESSAGE_SLOTS:
+            slot.__set__(evolved, changes[name] if name in changes else slot.__get__(self))
         return evolved
 
 
-_MESSAGE_SLOTS = (
-    "code",
-    "fixed",
-    "fields",
-    "sequence",
-    "checksummed",
-    "closed",
-    "terminator",
-    "spec",
+_MESSAGE_SLOTS = tuple(
+    (name, getattr(Message, name))
+    for name in (
+        "code",
+        "fixed",
+        "fields",
+        "sequence",
+        "checksummed",
+        "closed",
+        "terminator",
+        "spec",
+    )
 )
 
 
@@ -187,27 +187,31 @@ def encode(message: Message, *, encoding: str = DEFAULT_ENCODING, errors: str = 
     (a ``|``, CR or LF inside it: the classic way to smuggle a field into a message) and
     CharacterSetError for text the character set cannot carry (with ``errors="replace"``
     such characters become ``?`` instead)."""
-    for fixed_field, value in zip(message.spec.fixed, message.fixed, strict=True):
-        if len(value) != fixed_field.length or _breaks_framing(value):
-            raise MalformedMessage(
-                f"fixed field {fixed_field.name} of message {message.code} must be "
-                f"{fixed_field.length} character(s)"
-            )
-    parts = [message.code, *message.fixed]
-    for position, (field_code, value) in enumerate(message.fields):
-        if len(field_code) != 2 or _breaks_framing(field_code) or _breaks_framing(value):
-            raise MalformedMessage(f"field {field_code!r} cannot hold '|', CR or LF")
-        last = position == len(message.fields) - 1
-        parts.append(
-            f"{field_code}{value}" if last and not message.closed else f"{field_code}{value}|"
+    spec = message.spec
+    fields = message.fields
+    if tuple(map(len, message.fixed)) != spec.fixed_lengths:
+        raise MalformedMessage(
+            f"the fixed fields of message {message.code} must be {spec.fixed_lengths} "
+            "character(s) long"
         )
+    if any(len(field_code) != 2 for field_code, _ in fields):
+        raise MalformedMessage(f"message {message.code} has a field code that is not 2 letters")
+    variable = "|".join([field_code + value for field_code, value in fields])
+    pipes = len(fields) - 1
+    if fields and message.closed:
+        variable += "|"
+        pipes += 1
+    text = message.code + "".join(message.fixed) + variable
+    # Every "|" must be a separator written here; a CR or LF anywhere would end the message.
+    if text.count("|") != max(pipes, 0) or "\r" in text or "\n" in text:
+        raise MalformedMessage(f"a field of message {message.code} holds '|', CR or LF")
     if message.sequence is not None:
         if not 0 <= message.sequence <= 9:
             raise MalformedMessage("the AY sequence number is one digit")
-        parts.append(f"AY{message.sequence}")
-    text = "".join(parts)
+        text += f"AY{message.sequence}"
     try:
-        body = text.encode(encoding, errors=errors)
+        # ASCII is the same in every SIP2 character set, and much the quickest to write.
+        body = text.encode("ascii" if text.isascii() else encoding, errors=errors)
     except UnicodeEncodeError as exc:
         raise CharacterSetError(
             f"message {message.code} has text that {encoding} cannot carry"
@@ -250,7 +254,7 @@ def decode(
         body = body[: found.start()]
         checksummed = True
     try:
-        text = body.decode(encoding)
+        text = body.decode("ascii" if body.isascii() else encoding)
     except UnicodeDecodeError as exc:
         raise CharacterSetError(f"bytes that are not valid {encoding}") from exc
     sequence = None
@@ -290,35 +294,36 @@ def _split_terminator(data: bytes, strict: bool) -> tuple[bytes, str]:
 def _fixed_fields(spec: MessageSpec, text: str, strict: bool) -> tuple[str, ...]:
     values = []
     position = 0
-    for fixed_field in spec.fixed:
-        value = text[position : position + fixed_field.length]
-        position += fixed_field.length
-        if "|" in value:
-            raise MalformedMessage(f"fixed field {fixed_field.name} of {spec.code} is cut short")
-        problem = fixed_field.problem(value) if strict else None
-        if problem is not None:
-            raise MalformedMessage(f"message {spec.code}: {problem}")
-        values.append(value)
+    for length in spec.fixed_lengths:
+        values.append(text[position : position + length])
+        position += length
+    if "|" in text:
+        cut_short = next(n for n, value in enumerate(values) if "|" in value)
+        raise MalformedMessage(
+            f"fixed field {spec.fixed[cut_short].name} of {spec.code} is cut short"
+        )
+    if strict:
+        for fixed_field, value in zip(spec.fixed, values, strict=True):
+            problem = fixed_field.problem(value)
+            if problem is not None:
+                raise MalformedMessage(f"message {spec.code}: {problem}")
     return tuple(values)
 
 
 def _variable_fields(text: str, strict: bool) -> tuple[tuple[tuple[str, str], ...], bool]:
-    fields = []
-    closed = True
-    position = 0
-    while position < len(text):
-        end = text.find("|", position)
-        if end < 0:
-            if strict:
-                raise MalformedMessage("the last field is not closed with '|'")
-            end = len(text)
-            closed = False
-        segment = text[position:end]
+    if not text:
+        return (), True
+    segments = text.split("|")
+    closed = segments[-1] == ""
+    if closed:
+        segments.pop()
+    elif strict:
+        raise MalformedMessage("the last field is not closed with '|'")
+    for number, segment in enumerate(segments):
         if len(segment) < 2 or (strict and not _STRICT_FIELD_CODE.fullmatch(segment[:2])):
+            position = sum(len(before) + 1 for before in segments[:number])
             raise MalformedMessage(f"a variable field at character {position} has no field code")
-        fields.append((segment[:2], segment[2:]))
-        position = end + 1
-    return tuple(fields), closed
+    return tuple([(segment[:2], segment[2:]) for segment in segments]), closed
 
 
 def _check_fields(spec: MessageSpec, fields: tuple[tuple[str, str], ...]) -> None:

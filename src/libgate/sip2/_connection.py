@@ -6,13 +6,11 @@ import asyncio
 import logging
 import ssl
 import time
-from collections import deque
 from dataclasses import dataclass
-from typing import cast
 
 from libgate.sip2._codec import DEFAULT_ENCODING, DEFAULT_MAX_SIZE, Message, decode, encode
 from libgate.sip2._errors import ChecksumMismatch, Sip2Error
-from libgate.sip2._framing import FrameBuffer
+from libgate.sip2._protocol import FrameProtocol
 
 log = logging.getLogger("libgate.sip2.lms")
 
@@ -58,60 +56,11 @@ class LmsLink:
     max_message_size: int = DEFAULT_MAX_SIZE
 
 
-class _LmsProtocol(asyncio.Protocol):
-    """The connection's bytes, cut into messages as they arrive. Callbacks, not a stream:
-    an exchange costs one wake-up of the waiting request and nothing else."""
-
-    def __init__(self, max_size: int) -> None:
-        self._frames = FrameBuffer(max_size)
-        self._ready: deque[bytes] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._failure: Exception | None = None
-        self._closed = False
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        self._frames.feed(data)
-        try:
-            while (frame := self._frames.take()) is not None:
-                self._ready.append(frame)
-        except Sip2Error as exc:
-            self._failure = exc
-        self._wake()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._closed = True
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def next_frame(self) -> bytes | None:
-        """The next message from the LMS; None once it has closed the connection."""
-        while not self._ready:
-            if self._failure is not None:
-                raise self._failure
-            if self._closed:
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            await self._waiter
-        return self._ready.popleft()
-
-    def send(self, data: bytes) -> None:
-        if self.transport is None or self.transport.is_closing():
-            raise LmsUnavailable("the connection to the LMS is closed")
-        self.transport.write(data)
-
-
 class LmsConnection:
     """A connection that has logged in. Not safe for two requests at once: the pool hands
     each connection to one request at a time."""
 
-    def __init__(self, link: LmsLink, protocol: _LmsProtocol) -> None:
+    def __init__(self, link: LmsLink, protocol: FrameProtocol) -> None:
         self._link = link
         self._protocol = protocol
         self._sequence = 0
@@ -134,7 +83,7 @@ class LmsConnection:
         try:
             async with asyncio.timeout(link.timeout):
                 _, protocol = await asyncio.get_running_loop().create_connection(
-                    lambda: _LmsProtocol(link.max_message_size),
+                    lambda: FrameProtocol(link.max_message_size),
                     link.host,
                     link.port,
                     ssl=link.ssl,
@@ -171,29 +120,29 @@ class LmsConnection:
             request = request.with_error_detection(None)
         wire = encode(request, encoding=self._link.encoding)
         resends = 0
+        deadline = self._protocol.loop_time + self._link.timeout
         try:
-            async with asyncio.timeout(self._link.timeout):
-                self._protocol.send(wire)
-                while True:
-                    frame = await self._protocol.next_frame()
-                    if frame is None:
-                        raise LmsUnavailable("the LMS closed the connection")
-                    try:
-                        answer = decode(frame, encoding=self._link.encoding)
-                    except ChecksumMismatch:
-                        # Damaged on the way: ask for the answer again (SIP2's 97).
-                        resends += 1
-                        if resends > self._link.max_resends:
-                            raise LmsProtocolError(
-                                "answers from the LMS keep failing their checksum"
-                            ) from None
-                        self._protocol.send(encode(_RESEND, encoding=self._link.encoding))
-                        continue
-                    if answer.code == "96" and resends < self._link.max_resends:
-                        resends += 1  # the LMS could not read ours: send it again
-                        self._protocol.send(wire)
-                        continue
-                    break
+            self._protocol.send(wire)
+            while True:
+                frame = await self._protocol.next_frame(deadline)
+                if frame is None:
+                    raise LmsUnavailable("the LMS closed the connection")
+                try:
+                    answer = decode(frame, encoding=self._link.encoding)
+                except ChecksumMismatch:
+                    # Damaged on the way: ask for the answer again (SIP2's 97).
+                    resends += 1
+                    if resends > self._link.max_resends:
+                        raise LmsProtocolError(
+                            "answers from the LMS keep failing their checksum"
+                        ) from None
+                    self._protocol.send(encode(_RESEND, encoding=self._link.encoding))
+                    continue
+                if answer.code == "96" and resends < self._link.max_resends:
+                    resends += 1  # the LMS could not read ours: send it again
+                    self._protocol.send(wire)
+                    continue
+                break
         except TimeoutError as exc:
             raise LmsUnavailable(f"the LMS did not answer within {self._link.timeout:g} s") from exc
         except OSError as exc:
@@ -215,5 +164,4 @@ class LmsConnection:
         return sequence
 
     async def close(self) -> None:
-        if self._protocol.transport is not None:
-            self._protocol.transport.close()
+        self._protocol.close()

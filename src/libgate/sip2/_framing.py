@@ -26,8 +26,9 @@ class FrameBuffer:
 
     @property
     def partial(self) -> bool:
-        """Part of a message has arrived, but not its end."""
-        return bool(self._buffer.strip(_TERMINATORS))
+        """Part of a message has arrived, but not its end (asked after take() gave None,
+        which leaves no terminators at the front)."""
+        return bool(self._buffer)
 
     def take(self) -> bytes | None:
         """The next whole message, or None until one has arrived."""

@@ -4,7 +4,7 @@ they may hold) and the variable fields it must carry."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _DATE = re.compile(r"\d{8}[ 0-9A-Z]{4}\d{6}|\s{18}")
 _COUNT = re.compile(r"[ \d]+")
@@ -35,10 +35,13 @@ class MessageSpec:
     fixed: tuple[FixedField, ...]
     required: tuple[str, ...] = ()
     response: str | None = None  # the code that answers this request
+    # Derived once: the codec consults them for every message.
+    fixed_lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    fixed_length: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def fixed_length(self) -> int:
-        return sum(f.length for f in self.fixed)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fixed_lengths", tuple(f.length for f in self.fixed))
+        object.__setattr__(self, "fixed_length", sum(self.fixed_lengths))
 
     def index(self, name: str) -> int:
         for position, spec in enumerate(self.fixed):

@@ -16,9 +16,9 @@ from libgate.config import GatewaySettings, VendorPolicy
 from libgate.privacy import BufferedAudit, Pseudonyms
 from libgate.sip2._codec import Message, decode, encode
 from libgate.sip2._connection import LmsError, LmsUnavailable
-from libgate.sip2._errors import MessageTooLarge, Sip2Error
-from libgate.sip2._framing import FrameReader
+from libgate.sip2._errors import Sip2Error
 from libgate.sip2._pool import LmsPool
+from libgate.sip2._protocol import FrameProtocol
 from libgate.sip2.gateway._journal import Journal, OfflineRefusal
 from libgate.sip2.gateway._policy import permits, refusal, released
 from libgate.sip2.gateway._vendors import Vendor, VendorRegistry
@@ -71,7 +71,6 @@ class Gateway:
         self._institution = institution
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(settings().max_connections)
 
     @property
     def port(self) -> int:
@@ -79,10 +78,15 @@ class Gateway:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        max_size = self._settings().max_message_size
         # reuse_port: several gateway processes can serve one port, the kernel spreading
         # connections over them (they share all state through the database).
-        self._server = await asyncio.start_server(
-            self._accept, host, port, ssl=tls, reuse_port=port != 0
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: FrameProtocol(max_size, on_connection_made=self._admit),
+            host,
+            port,
+            ssl=tls,
+            reuse_port=port != 0,
         )
 
     async def stop(self) -> None:
@@ -97,45 +101,39 @@ class Gateway:
             await self._server.wait_closed()
             self._server = None
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        if self._slots.locked():
-            writer.close()  # full: refuse rather than queue, so kiosks fail over quickly
+    def _admit(self, kiosk: FrameProtocol) -> None:
+        if len(self._connections) >= self._settings().max_connections:
+            kiosk.close()  # full: refuse rather than queue, so kiosks fail over quickly
             return
+        task = asyncio.get_running_loop().create_task(self._serve(kiosk))
         self._connections.add(task)
-        peer = writer.get_extra_info("peername")
+        task.add_done_callback(self._connections.discard)
+
+    async def _serve(self, kiosk: FrameProtocol) -> None:
+        settings = self._settings()
+        connection = _Connection(kiosk.peer_host)
         try:
-            async with self._slots:
-                await self._serve(_Connection(f"{peer[0]}" if peer else "?"), reader, writer)
+            while True:
+                frame = await kiosk.next_frame(
+                    kiosk.loop_time + settings.idle_timeout_seconds,
+                    settings.message_timeout_seconds,
+                )
+                if frame is None:
+                    return
+                answer = await self._answer(connection, frame)
+                if answer is None:
+                    return
+                kiosk.send(answer)  # one write per answer: some SIP2 clients read just once
+                if not kiosk.writable:
+                    await kiosk.drain()
+        except (TimeoutError, Sip2Error, OSError):
+            pass  # too slow, too big, or cut off: the stream's framing is lost
         except asyncio.CancelledError:
             pass  # stopping: the connection just ends
         except Exception:
             log.exception("SIP2 connection failed")
         finally:
-            self._connections.discard(task)
-            writer.close()
-
-    async def _serve(
-        self, connection: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        settings = self._settings()
-        frames = FrameReader(reader, max_size=settings.max_message_size)
-        while True:
-            try:
-                frame = await frames.read(
-                    idle_timeout=settings.idle_timeout_seconds,
-                    message_timeout=settings.message_timeout_seconds,
-                )
-            except (TimeoutError, MessageTooLarge, Sip2Error, OSError):
-                return  # too slow, too big, or cut off: the stream's framing is lost
-            if frame is None:
-                return
-            answer = await self._answer(connection, frame)
-            if answer is None:
-                return
-            writer.write(answer)  # one write per answer: some SIP2 clients read just once
-            await writer.drain()
+            kiosk.close()
 
     async def _answer(self, connection: _Connection, frame: bytes) -> bytes | None:
         """The bytes to send back, or None to hang up."""
@@ -189,10 +187,10 @@ class Gateway:
         if not connection.take_token(policy.rate_per_second):
             self._record(connection, vendor, request, [], refused="rate limit")
             return refusal(request, "Too many requests: please slow down.")
-        forwarded = request.with_error_detection(None)
-        if self._institution:
-            forwarded = forwarded.with_fields(
-                [(c, self._institution if c == "AO" else v) for c, v in forwarded.fields]
+        forwarded = request  # the LMS connection numbers and checksums it its own way
+        if self._institution and request.get("AO") != self._institution:
+            forwarded = request.with_fields(
+                [(c, self._institution if c == "AO" else v) for c, v in request.fields]
             )
         try:
             answer = await self._lms.exchange(forwarded)
