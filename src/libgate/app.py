@@ -22,6 +22,8 @@ from libgate.web import (
     endpoint_routes,
     ops_routes,
     page_routes,
+    search_routes,
+    sru_routes,
 )
 
 _WEB = Path(__file__).with_name("web")
@@ -64,6 +66,8 @@ def create_app(
     routes = [
         *endpoint_routes,
         *page_routes,
+        *search_routes,
+        *sru_routes,
         *ops_routes,
         *(demo.routes() if demo else []),
         Mount("/static", StaticFiles(directory=_WEB / "static"), name="static"),

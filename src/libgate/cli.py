@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from rich.table import Table
 
+from libgate.cli_catalogue import catalogue_app
 from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
 from libgate.cli_sip2 import sip2_app
 from libgate.db import upgrade_to_latest
@@ -38,6 +39,7 @@ for sub, name in [
     (audit_app, "audit"),
     (lockouts_app, "lockouts"),
     (sip2_app, "sip2"),
+    (catalogue_app, "catalogue"),
 ]:
     app.add_typer(sub, name=name)
 

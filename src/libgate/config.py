@@ -175,6 +175,76 @@ class GatewaySettings(_Section):
     )
 
 
+class TargetSettings(_Section):
+    """One place federated search looks: a neighbouring authority's catalogue (SRU or
+    Z39.50), libgate's own local index, or a JSON / OpenSearch service."""
+
+    protocol: Literal["sru", "z3950", "local", "json"] = Field(
+        ..., description="How to reach it: sru, z3950, local (libgate's own index) or json."
+    )
+    title: str = Field("", description="Name shown to residents (default: the target's key).")
+    url: str = Field(
+        "",
+        description=(
+            "sru: the base URL (http://host:port/path). z3950: host:port/database. json: an "
+            "OpenSearch URL template with {searchTerms} and {count} "
+            "(https://host/search.json?q={searchTerms}&limit={count})."
+        ),
+    )
+    sru_version: Literal["1.1", "1.2", "2.0"] = Field("1.2", description="SRU version to speak.")
+    record_schema: str = Field(
+        "marcxml", description="Record schema to ask for: marcxml, dc (SRU), usmarc (Z39.50)."
+    )
+    indexes: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "How the query's fields are named there. SRU: CQL index names "
+            '(e.g. {title = "dc.title", author = "dc.creator", subject = "dc.subject", '
+            'isbn = "bath.isbn", any = "cql.serverChoice"}). Z39.50: bib-1 use attributes '
+            '(e.g. {title = "4", author = "1003", subject = "21", isbn = "7", any = "1016"}). '
+            "Empty: the standard names given here. A field left out is searched as any word, "
+            "with a note to the resident."
+        ),
+    )
+    json_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "json: where things are in its answer, as dotted paths: records (the list), hits "
+            "(the total), and in each record id, title, subtitle, authors, isbns, issns, year, "
+            "publisher, edition, language, subjects, format. For Open Library's search.json: "
+            '{records = "docs", hits = "numFound", id = "key", title = "title", '
+            'authors = "author_name", isbns = "isbn", year = "first_publish_year", '
+            'publisher = "publisher", subjects = "subject", language = "language"}.'
+        ),
+    )
+    timeout_seconds: float = Field(8.0, gt=0, description="Give up on this target after this.")
+    weight: float = Field(1.0, gt=0, description="Relevance boost for records from here.")
+    records: int = Field(100, ge=1, le=1000, description="Records to fetch per search.")
+    username: str = Field("", description="Login, if the target needs one.")
+    password: str = Field("", description="Its password.")
+    max_concurrent: int = Field(4, ge=1, description="Searches sent to it at once.")
+    enabled: bool = Field(True, description="false: kept in the file but not searched.")
+
+
+class SearchSettings(_Section):
+    """Federated search: the targets searched together, and the local index."""
+
+    local_index: str = Field(
+        "catalogue.db",
+        description="File of libgate's own catalogue index (libgate catalogue import).",
+    )
+    cache_seconds: int = Field(300, ge=0, description="Keep a search's results this long.")
+    max_wait_seconds: float = Field(
+        15.0, gt=0, description="Longest any search waits for its slowest target."
+    )
+    targets: dict[str, TargetSettings] = Field(
+        default_factory=lambda: {
+            "local": TargetSettings.model_validate({"protocol": "local", "title": "This library"})
+        },
+        description="The targets, by short name (letters, digits, - and _).",
+    )
+
+
 class ThrottleSettings(_Section):
     """PIN guessing defence (Cyber Essentials: no more than 10 guesses in 5 minutes)."""
 
@@ -265,6 +335,7 @@ class Settings(_Section):
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)  # type: ignore[arg-type]
     tokens: TokenSettings = Field(default_factory=TokenSettings)  # type: ignore[arg-type]
     sessions: SessionSettings = Field(default_factory=SessionSettings)  # type: ignore[arg-type]
+    search: SearchSettings = Field(default_factory=SearchSettings)  # type: ignore[arg-type]
 
     @property
     def issuer_url(self) -> str:

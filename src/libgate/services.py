@@ -24,6 +24,7 @@ from libgate.patrons import (
     Sip2Directory,
 )
 from libgate.privacy import AuditTrail, Pseudonyms
+from libgate.search import SearchService, SruServer, build_search
 from libgate.secrets import InstanceSecrets
 from libgate.sip2 import LmsPool, lms_link
 
@@ -42,14 +43,18 @@ class Services:
     provider: OpenIDProvider
     form_key: bytes
     lms: LmsPool | None
+    search: SearchService
+    sru: SruServer
 
     async def purge_expired(self) -> None:
         """Housekeeping: delete what has expired (run every few minutes by each instance;
         deletes are idempotent, so instances need not agree on who does it)."""
         await self.provider.purge_expired()
         await self.guard.purge_expired()
+        await self.search.purge_expired()
 
     async def close(self) -> None:
+        await self.search.aclose()
         if self.lms is not None:
             await self.lms.close()
         await self.database.dispose()
@@ -109,6 +114,7 @@ async def build_services(
         audit=audit,
         pseudonyms=pseudonyms,
     )
+    search, sru = build_search(settings, database)
     return Services(
         settings=settings,
         database=database,
@@ -122,4 +128,6 @@ async def build_services(
         provider=provider,
         form_key=secrets.derive("forms"),
         lms=lms_pool,
+        search=search,
+        sru=sru,
     )

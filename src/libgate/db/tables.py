@@ -238,3 +238,32 @@ sip2_journal = Table(
     Column("replayed_at", Float, nullable=True),
     Column("outcome", Text, nullable=True),
 )
+
+# Federated search: a search running or recently run (any instance can read it; the one
+# that took the request asks the targets) ...
+search_sessions = Table(
+    "search_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("cache_key", String(64), nullable=False, index=True),
+    Column("query", Text, nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("deadline_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+# ... and what each target answered to it.
+search_results = Table(
+    "search_results",
+    metadata,
+    Column("session_id", String(32), primary_key=True),
+    Column("target", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("latency_ms", Float, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("diagnostics", JSON, nullable=False),
+    Column("records", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

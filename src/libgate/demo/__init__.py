@@ -11,9 +11,11 @@ from libgate.patrons import import_patrons_csv
 from libgate.services import Services
 from libgate.web import DemoRelyingParty
 
-__all__ = ["DemoGateway", "demo_gateway", "prepare_demo", "sample_patrons"]
+__all__ = ["SAMPLE_CATALOGUE", "DemoGateway", "demo_gateway", "prepare_demo", "sample_patrons"]
 
 SAMPLE_PATRONS = Path(__file__).with_name("patrons.csv")
+# 2,000 real Library of Congress records (open data): the demo's catalogue, and the tests'.
+SAMPLE_CATALOGUE = Path(__file__).with_name("catalogue.mrc")
 DEMO_CLIENT_ID = "demo-service"
 
 

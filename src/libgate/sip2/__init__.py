@@ -1,6 +1,7 @@
 """SIP2 (3M Standard Interchange Protocol 2.00): the codec, framing, and (built on them)
 the LMS connector and the gateway for kiosks and vendors."""
 
+from libgate.breaker import CircuitBreaker
 from libgate.sip2._codec import (
     DEFAULT_ENCODING,
     DEFAULT_MAX_SIZE,
@@ -32,7 +33,7 @@ from libgate.sip2._errors import (
 from libgate.sip2._fields import FIELD_NAMES, PERSONAL_FIELDS, REPEATABLE, SECRET_FIELDS
 from libgate.sip2._framing import FrameReader
 from libgate.sip2._link import client_tls_context, lms_link
-from libgate.sip2._pool import CircuitBreaker, LmsPool, status_request
+from libgate.sip2._pool import LmsPool, status_request
 from libgate.sip2._spec import MESSAGES, FixedField, MessageSpec
 
 __all__ = [

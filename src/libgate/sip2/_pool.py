@@ -8,8 +8,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 
+from libgate.breaker import CircuitBreaker
 from libgate.sip2._codec import Message
 from libgate.sip2._connection import (
     LmsConnection,
@@ -20,62 +20,6 @@ from libgate.sip2._connection import (
 )
 
 log = logging.getLogger("libgate.sip2.lms")
-
-
-class CircuitBreaker:
-    """Closed while the LMS answers. After ``threshold`` failures in a row it opens:
-    requests fail at once for ``reset_after`` seconds, then one request tries the LMS
-    (half-open). Each failed trial doubles the wait, up to ``max_reset``: the back-off for
-    reconnecting."""
-
-    def __init__(
-        self,
-        *,
-        threshold: int = 3,
-        reset_after: float = 2.0,
-        max_reset: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._threshold = threshold
-        self._base_reset = reset_after
-        self._max_reset = max_reset
-        self._clock = clock
-        self._failures = 0
-        self._reset = reset_after
-        self._opened_at: float | None = None
-        self._trial_running = False
-
-    @property
-    def is_open(self) -> bool:
-        return self._opened_at is not None
-
-    def before_call(self) -> None:
-        """Raise LmsUnavailable when calls must not reach the LMS now."""
-        if self._opened_at is None:
-            return
-        waited = self._clock() - self._opened_at
-        if waited < self._reset or self._trial_running:
-            retry_in = max(self._reset - waited, 0)
-            raise LmsNotReached(f"the LMS is not answering; libgate retries in {retry_in:.0f} s")
-        self._trial_running = True
-
-    def succeeded(self) -> None:
-        if self._opened_at is not None:
-            log.info("LMS answering again: circuit closed")
-        self._failures = 0
-        self._reset = self._base_reset
-        self._opened_at = None
-        self._trial_running = False
-
-    def failed(self) -> None:
-        self._failures += 1
-        if self._trial_running:
-            self._reset = min(self._reset * 2, self._max_reset)
-            self._trial_running = False
-            self._opened_at = self._clock()
-        elif self._opened_at is None and self._failures >= self._threshold:
-            log.warning("LMS not answering: circuit open", extra={"failures": self._failures})
-            self._opened_at = self._clock()
 
 
 class LmsPool:
@@ -100,7 +44,9 @@ class LmsPool:
     async def exchange(self, request: Message) -> Message:
         """The LMS's answer to ``request``. Raises LmsUnavailable (LMS down, slow, or the
         breaker open) or another LmsError."""
-        self.breaker.before_call()
+        retry_in = self.breaker.refusal()
+        if retry_in is not None:
+            raise LmsNotReached(f"the LMS is not answering; libgate retries in {retry_in:.0f} s")
         async with self._slots:
             try:
                 connection = self._idle.pop() if self._idle else await LmsConnection.open(self.link)

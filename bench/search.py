@@ -1,0 +1,305 @@
+"""What federation costs: time to first results and to complete for one query sent to 10
+Zebra catalogues over SRU, next to two baselines measured in the same run — the slowest
+single target alone, and a bare concurrent fetch + parse of the same 10 targets with no
+merging (the floor on this machine, where the 10 Zebras share its cores).
+
+    .venv/bin/python bench/search.py [--quick] [--file RECORDS.mrc] [--reps 3]
+
+Targets: 10 Zebras of ``--per-target`` records (8,000) from the Library of Congress file,
+neighbours sharing ``--shared`` (4,000); 100 records fetched from each. Queries: the 20
+one-word queries of the issue. (a) per query: first results and complete, median and p90;
+goal complete <= 1.15x the bare fan-out. (b) 10 concurrent clients x the 20 queries:
+searches/s, p90 and worst. Then the process's RSS after 200 searches.
+
+libgate's path is the product's own: the Federation (per-target limits, timeouts,
+breakers) with merge, rank and facets of what came (``present``), in this process; the
+bare fan-out calls the same SRU targets (fetch + parse) and stops there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pymarc import MARCReader, MARCWriter
+
+from libgate.config import TargetSettings
+from libgate.demo import SAMPLE_CATALOGUE
+from libgate.search import Federation, SessionState, TargetState, present
+from libgate.search.query import STANDARD_CQL_INDEXES, parse
+from libgate.search.targets import SruTarget
+from libgate.testing.processes import free_port
+from libgate.testing.zebra import ZebraServer, start_zebra
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+BIG_FILE = BENCH / "data" / "loc-books-250k.mrc"
+QUERIES = [
+    "history",
+    "war",
+    "poetry",
+    "england",
+    "music",
+    "art",
+    "science",
+    "children",
+    "law",
+    "church",
+    "women",
+    "education",
+    "religion",
+    "world",
+    "new",
+    "france",
+    "life",
+    "health",
+    "american",
+    "york",
+]
+
+
+def _slices(source: Path, work: Path, targets: int, per_target: int, shared: int) -> list[Path]:
+    """Target i holds records [i*(per-shared), i*(per-shared)+per): neighbours share
+    ``shared`` records."""
+    step = per_target - shared
+    needed = step * (targets - 1) + per_target
+    records = []
+    with source.open("rb") as handle:
+        for record in MARCReader(handle, to_unicode=True, force_utf8=True):
+            if record is not None:
+                records.append(record)
+            if len(records) == needed:
+                break
+    if len(records) < needed:
+        raise SystemExit(f"bench: {source} has {len(records)} records; {needed} are needed")
+    files = []
+    for number in range(targets):
+        path = work / f"slice-{number}.mrc"
+        with path.open("wb") as out:
+            writer = MARCWriter(out)
+            for record in records[number * step : number * step + per_target]:
+                writer.write(record)
+        files.append(path)
+    return files
+
+
+def _targets(servers: list[ZebraServer], fetch: int) -> dict[str, tuple[SruTarget, TargetSettings]]:
+    targets = {}
+    for number, server in enumerate(servers):
+        settings = TargetSettings(
+            protocol="sru",
+            url=server.sru_url,
+            indexes=dict(STANDARD_CQL_INDEXES),
+            records=fetch,
+            timeout_seconds=60,
+            max_concurrent=10,
+        )
+        targets[f"zebra{number}"] = (SruTarget(f"zebra{number}", settings), settings)
+    return targets
+
+
+async def federated(federation: Federation, word: str) -> tuple[float, float]:
+    """Seconds to the first presentable results and to the complete presentation."""
+    query = parse(word)
+    started = time.perf_counter()
+    results: dict[str, TargetState] = {}
+    first: float | None = None
+    async for outcome in federation.search(query):
+        results[outcome.target] = TargetState.from_outcome(outcome)
+        if first is None and outcome.records:
+            present(_state(word, results), weights=federation.weights())
+            first = time.perf_counter() - started
+    present(_state(word, results), weights=federation.weights())
+    complete = time.perf_counter() - started
+    return (first if first is not None else complete), complete
+
+
+def _state(word: str, results: dict[str, TargetState]) -> SessionState:
+    return SessionState(
+        id="bench",
+        query=word,
+        targets=list(results),
+        created_at=0,
+        deadline_at=0,
+        results=dict(results),
+    )
+
+
+async def bare(targets: list[SruTarget], word: str, fetch: int) -> tuple[float, float]:
+    query = parse(word)
+    started = time.perf_counter()
+    finished: list[float] = []
+
+    async def one(target: SruTarget) -> None:
+        await target.search(query, limit=fetch)
+        finished.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(one(target) for target in targets))
+    return min(finished), max(finished)
+
+
+async def slowest_alone(targets: list[SruTarget], word: str, fetch: int) -> float:
+    query = parse(word)
+    slowest = 0.0
+    for target in targets:
+        started = time.perf_counter()
+        await target.search(query, limit=fetch)
+        slowest = max(slowest, time.perf_counter() - started)
+    return slowest
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+
+
+async def measure_queries(
+    federation: Federation, targets: list[SruTarget], fetch: int, reps: int
+) -> dict[str, list[float]]:
+    rows: dict[str, list[float]] = {
+        key: [] for key in ("first", "complete", "bare_first", "bare_complete", "alone")
+    }
+    for word in QUERIES:  # warm-up: connections open, Zebra caches warm
+        await bare(targets, word, fetch)
+    for rep in range(reps):
+        for word in QUERIES:
+            # Alternate the order so neither path always runs on a warmer machine.
+            runs: list[Callable[[], Awaitable[None]]] = []
+
+            async def ours(word: str = word) -> None:
+                first, complete = await federated(federation, word)
+                rows["first"].append(first)
+                rows["complete"].append(complete)
+
+            async def floor(word: str = word) -> None:
+                first, complete = await bare(targets, word, fetch)
+                rows["bare_first"].append(first)
+                rows["bare_complete"].append(complete)
+
+            runs = [ours, floor] if rep % 2 == 0 else [floor, ours]
+            for run in runs:
+                await run()
+            rows["alone"].append(await slowest_alone(targets, word, fetch))
+    return rows
+
+
+async def concurrent_clients(federation: Federation, clients: int) -> dict[str, float]:
+    latencies: list[float] = []
+
+    async def client(offset: int) -> None:
+        for index in range(len(QUERIES)):
+            word = QUERIES[(index + offset) % len(QUERIES)]
+            started = time.perf_counter()
+            await federated(federation, word)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {
+        "searches_per_s": len(latencies) / elapsed,
+        "p90_s": _p90(latencies),
+        "worst_s": max(latencies),
+    }
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run(args: argparse.Namespace, servers: list[ZebraServer]) -> dict[str, Any]:
+    configured = _targets(servers, args.fetch)
+    federation = Federation(configured)
+    targets = [target for target, _ in configured.values()]
+    try:
+        rows = await measure_queries(federation, targets, args.fetch, args.reps)
+        load = await concurrent_clients(federation, args.clients)
+        for _ in range(10):  # 200 searches in all, then the memory they leave behind
+            for word in QUERIES:
+                await federated(federation, word)
+        rss = _rss_mb()
+    finally:
+        await federation.aclose()
+    return {"rows": rows, "load": load, "rss_mb_after_200": rss}
+
+
+def report(result: dict[str, Any], args: argparse.Namespace) -> None:
+    rows = result["rows"]
+
+    def cell(key: str) -> str:
+        return f"{statistics.median(rows[key]) * 1000:8.1f} {_p90(rows[key]) * 1000:8.1f}"
+
+    print()
+    print(
+        f"Federated search: {args.targets} Zebra targets over SRU, {args.per_target} records "
+        f"each ({args.shared} shared by neighbours), {args.fetch} fetched per target, "
+        f"{len(QUERIES)} queries x {args.reps} rep(s)"
+    )
+    print("                                   median ms   p90 ms")
+    print(f"  libgate: first results          {cell('first')}")
+    print(f"  libgate: complete               {cell('complete')}")
+    print(f"  bare fan-out: first answer      {cell('bare_first')}")
+    print(f"  bare fan-out: complete          {cell('bare_complete')}")
+    print(f"  slowest single target alone     {cell('alone')}")
+    ratio = statistics.median(rows["complete"]) / statistics.median(rows["bare_complete"])
+    verdict = "met" if ratio <= 1.15 else "NOT met"
+    print(f"  complete / bare fan-out: {ratio:.2f}x (goal <= 1.15x: {verdict})")
+    load = result["load"]
+    print(
+        f"  {args.clients} concurrent clients x {len(QUERIES)} queries: "
+        f"{load['searches_per_s']:.1f} searches/s, p90 {load['p90_s']:.2f} s, "
+        f"worst {load['worst_s']:.2f} s"
+    )
+    print(f"  RSS after 200 searches: {result['rss_mb_after_200']:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, help="MARC records (default: the 250k LoC file)")
+    parser.add_argument("--targets", type=int, default=10)
+    parser.add_argument("--per-target", type=int, default=8000)
+    parser.add_argument("--shared", type=int, default=4000)
+    parser.add_argument("--fetch", type=int, default=100)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="the committed 2,000-record sample")
+    parser.add_argument("--out", type=Path, help="JSON results file")
+    args = parser.parse_args()
+    if args.quick:
+        args.file, args.per_target, args.shared, args.reps = SAMPLE_CATALOGUE, 360, 180, 1
+    source = args.file or BIG_FILE
+    if not source.exists():
+        subprocess.run([sys.executable, str(BENCH / "get_loc_books.py")], check=True)
+    with tempfile.TemporaryDirectory(prefix="libgate-search-bench-") as scratch:
+        work = Path(scratch)
+        files = _slices(source, work, args.targets, args.per_target, args.shared)
+        servers = []
+        try:
+            for number, path in enumerate(files):
+                servers.append(start_zebra(work / f"zebra-{number}", free_port(), [path]))
+            result = asyncio.run(run(args, servers))
+        finally:
+            for server in servers:
+                server.stop()
+    report(result, args)
+    out = args.out or BENCH / "results" / f"search-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(f"results in {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Federated search as the web face uses it: start a search, read how far it has got
+(merged, ranked, faceted), wait for it, or follow it as targets answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from typing import Any
+
+from libgate.search._federation import Federation
+from libgate.search._present import Sort, present
+from libgate.search._sessions import SearchSessions, SessionState
+from libgate.search.query import STANDARD_CQL_INDEXES, Query, parse, to_cql
+
+log = logging.getLogger("libgate.search")
+
+_POLL_SECONDS = 0.1
+
+
+class SearchService:
+    def __init__(
+        self,
+        sessions: SearchSessions,
+        federation: Federation,
+        *,
+        cache_seconds: float,
+        max_wait_seconds: float,
+    ) -> None:
+        self._sessions = sessions
+        self._federation = federation
+        self._cache_seconds = cache_seconds
+        self._max_wait = max_wait_seconds
+        self._running: set[asyncio.Task[None]] = set()
+        self._changes: dict[str, asyncio.Event] = {}
+
+    @property
+    def targets(self) -> list[str]:
+        return self._federation.names
+
+    async def start(self, text: str, targets: Collection[str] | None = None) -> str:
+        """The id of a search for ``text`` (raises QuerySyntaxError): a new one, whose
+        targets this instance now asks, or a recent identical one."""
+        query = parse(text)
+        chosen = [name for name in self._federation.names if not targets or name in targets]
+        canonical = to_cql(query, STANDARD_CQL_INDEXES).text + "\x1f" + ",".join(chosen)
+        cache_key = hashlib.sha256(canonical.encode()).hexdigest()
+        if self._cache_seconds > 0:
+            cached = await self._sessions.cached(cache_key)
+            if cached is not None:
+                return cached
+        session_id = secrets.token_urlsafe(16)
+        await self._sessions.create(
+            session_id,
+            cache_key=cache_key,
+            query=text,
+            targets=chosen,
+            wait_seconds=self._max_wait,
+            keep_seconds=max(self._cache_seconds, self._max_wait + 60),
+        )
+        task = asyncio.create_task(self._fan_out(session_id, query, chosen))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return session_id
+
+    async def _fan_out(self, session_id: str, query: Query, targets: list[str]) -> None:
+        self._changes[session_id] = asyncio.Event()
+        try:
+            await self._sessions.working(session_id)
+            self._announce(session_id)
+            async with asyncio.timeout(self._max_wait):
+                async for outcome in self._federation.search(query, targets):
+                    await self._sessions.record(session_id, outcome)
+                    self._announce(session_id)
+        except TimeoutError:
+            pass  # the targets still working show as timed out once the deadline passes
+        except Exception:
+            log.exception("search failed", extra={"search": session_id})
+        finally:
+            self._announce(session_id)
+            del self._changes[session_id]
+
+    def _announce(self, session_id: str) -> None:
+        """Wake this instance's followers of the search now rather than at their next poll."""
+        if session_id in self._changes:
+            self._changes[session_id].set()
+            self._changes[session_id] = asyncio.Event()
+
+    async def snapshot(
+        self,
+        session_id: str,
+        *,
+        sort: Sort = "relevance",
+        selections: Mapping[str, Collection[str]] | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> dict[str, Any] | None:
+        """Everything found so far, merged, ranked and faceted; None for an unknown or
+        expired search."""
+        state = await self._sessions.load(session_id)
+        return None if state is None else self.view(state, sort, selections, offset, limit)
+
+    def view(
+        self,
+        state: SessionState,
+        sort: Sort = "relevance",
+        selections: Mapping[str, Collection[str]] | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        return present(
+            state,
+            titles={name: self._federation.title(name) for name in self._federation.names},
+            weights=self._federation.weights(),
+            sort=sort,
+            selections=selections,
+            offset=offset,
+            limit=limit,
+        )
+
+    @property
+    def max_wait_seconds(self) -> float:
+        return self._max_wait
+
+    async def wait(self, session_id: str, seconds: float) -> None:
+        """Return when every target has answered, or after ``seconds``."""
+        await self._wait_until(session_id, seconds, lambda state: state.complete)
+
+    async def wait_for_first(self, session_id: str, seconds: float) -> None:
+        """Return when any target has answered, or after ``seconds``."""
+        await self._wait_until(session_id, seconds, _anything_in)
+
+    async def _wait_until(
+        self, session_id: str, seconds: float, enough: Callable[[SessionState], bool]
+    ) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                async for state in self.follow(session_id):
+                    if enough(state):
+                        return
+
+    async def follow(self, session_id: str) -> AsyncIterator[SessionState]:
+        """The session each time a target has answered, ending once all have (or the search
+        has expired). Reads the database, so it works whichever instance runs the search;
+        when it is this one, a change wakes it at once instead of at the next poll."""
+        seen = -1.0
+        while True:
+            change = self._changes.get(session_id)
+            state = await self._sessions.load(session_id)
+            if state is None:
+                return
+            if state.updated_at != seen:
+                seen = state.updated_at
+                yield state
+            if state.complete:
+                return
+            if change is None:
+                await asyncio.sleep(_POLL_SECONDS)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_POLL_SECONDS):
+                    await change.wait()
+
+    async def purge_expired(self) -> int:
+        return await self._sessions.purge_expired()
+
+    async def aclose(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        await self._federation.aclose()
+
+
+def _anything_in(state: SessionState) -> bool:
+    return state.complete or any(
+        result.status not in ("connecting", "working") for result in state.results.values()
+    )

@@ -1,0 +1,145 @@
+"""A catalogue or discovery service that answers in JSON, reached by an OpenSearch URL
+template (``...?q={searchTerms}&limit={count}``), its answer read through configured paths
+(``json_fields``) — for example Open Library's search API."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from libgate.config import TargetSettings
+from libgate.search._model import FORMATS, Record, TargetAnswer, TargetError
+from libgate.search.query import Boolean, Query, Term
+from libgate.search.records import normalise_isbn, normalise_issn
+from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, read_capped
+
+_TEMPLATE_PARAMETER = re.compile(r"\{(\w+)\??\}")
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+
+
+class JsonTarget:
+    def __init__(
+        self, name: str, settings: TargetSettings, *, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.title = settings.title or name
+        self._max_bytes = max_bytes
+        self._fields = settings.json_fields
+        self._client = httpx.AsyncClient(
+            auth=httpx.BasicAuth(settings.username, settings.password)
+            if settings.username
+            else None,
+            timeout=settings.timeout_seconds,
+            limits=httpx.Limits(max_connections=settings.max_concurrent),
+            follow_redirects=True,
+        )
+
+    async def search(self, query: Query, *, limit: int) -> TargetAnswer:
+        words, notes = plain_words(query)
+        values = {"searchTerms": quote(words), "count": str(limit), "startIndex": "1"}
+        url = _TEMPLATE_PARAMETER.sub(lambda m: values.get(m.group(1), ""), self.settings.url)
+        try:
+            async with self._client.stream("GET", url) as response:
+                body = await read_capped(response, self._max_bytes, self.title)
+        except httpx.TimeoutException:
+            raise TargetError(
+                f"{self.title} did not answer within {self.settings.timeout_seconds:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{self.title} could not be reached ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            raise TargetError(f"{self.title} answered with HTTP status {response.status_code}")
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            raise TargetError(f"{self.title} did not answer with valid JSON") from None
+        items = _at(document, self._fields.get("records", "records"))
+        if not isinstance(items, list):
+            raise TargetError(f"{self.title}'s answer has no list of records where expected")
+        records = [self._record(item) for item in items[:limit] if isinstance(item, dict)]
+        hits = _at(document, self._fields.get("hits", ""))
+        return TargetAnswer(
+            hits=hits if isinstance(hits, int) else len(records),
+            records=tuple(record for record in records if record.title),
+            diagnostics=notes,
+        )
+
+    def _record(self, item: Mapping[str, Any]) -> Record:
+        def texts(name: str) -> tuple[str, ...]:
+            return _texts(_at(item, self._fields.get(name, name)))
+
+        def text(name: str) -> str:
+            found = texts(name)
+            return found[0] if found else ""
+
+        year = _YEAR.search(text("year"))
+        found_format = text("format").lower()
+        return Record(
+            source=self.name,
+            native_id=text("id"),
+            title=text("title"),
+            subtitle=text("subtitle"),
+            authors=texts("authors"),
+            isbns=_unique(normalise_isbn(value) for value in texts("isbns")),
+            issns=_unique(normalise_issn(value) for value in texts("issns")),
+            edition=text("edition"),
+            publisher=text("publisher"),
+            year=int(year.group(1)) if year else None,
+            format=found_format if found_format in FORMATS else "book",
+            language=text("language"),
+            subjects=texts("subjects"),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def plain_words(query: Query) -> tuple[str, tuple[str, ...]]:
+    """The query as words for a service without fields or operators, and a note on what
+    had to be left out."""
+    words: list[str] = []
+    dropped: set[str] = set()
+
+    def walk(node: Query) -> None:
+        if isinstance(node, Term):
+            words.append(f'"{node.words}"' if node.phrase else node.words)
+            if node.field != "any":
+                dropped.add("fields")
+        elif isinstance(node, Boolean):
+            walk(node.left)
+            if node.op == "and":
+                walk(node.right)
+            else:
+                dropped.add(node.op.upper())
+
+    walk(query)
+    notes = (
+        (f"this source takes plain words only: {', '.join(sorted(dropped))} left out",)
+        if dropped
+        else ()
+    )
+    return " ".join(words), notes
+
+
+def _at(document: Any, path: str) -> Any:
+    found = document
+    for part in path.split(".") if path else []:
+        if not isinstance(found, dict):
+            return None
+        found = found.get(part)
+    return found if path else None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    return tuple(str(v).strip() for v in values if isinstance(v, str | int) and str(v).strip())
+
+
+def _unique(values: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(value for value in values if value))

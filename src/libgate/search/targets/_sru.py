@@ -1,0 +1,226 @@
+"""A catalogue searched over SRU 1.1, 1.2 or 2.0 (searchRetrieve over HTTP GET), records as
+MARCXML or Dublin Core."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from lxml import etree
+
+from libgate.config import TargetSettings
+from libgate.search._model import Record, TargetAnswer, TargetError
+from libgate.search.query import Query, to_cql
+from libgate.search.records import (
+    DC_NS,
+    MARC_NS,
+    OAI_DC_NS,
+    SRW_DC_NS,
+    parse_xml,
+    record_from_dc,
+    record_from_marcxml,
+)
+from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, read_capped
+
+_RESPONSE_NAMESPACES = (
+    "http://www.loc.gov/zing/srw/",  # SRU 1.1 and 1.2
+    "http://docs.oasis-open.org/ns/search-ws/sruResponse",  # SRU 2.0
+)
+_RESPONSE = "searchRetrieveResponse"
+_DC_NAMESPACES = (DC_NS, SRW_DC_NS, OAI_DC_NS)
+_DIAGNOSTIC_PREFIX = "info:srw/diagnostic/1/"
+_CAUSES_LOOKED_AT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Diagnostic:
+    number: str
+    message: str
+    details: str
+
+    def __str__(self) -> str:
+        words = self.message or f"SRU diagnostic {self.number}"
+        return f"{words}: {self.details}" if self.details else words
+
+
+class SruTarget:
+    """Searches one SRU server. One HTTP client (and its connection pool) per target, with
+    at most ``settings.max_concurrent`` connections; :meth:`aclose` releases it."""
+
+    def __init__(
+        self, name: str, settings: TargetSettings, *, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.title = settings.title or name
+        self.max_bytes = max_bytes
+        self._address = _host_of(settings.url)
+        self._client = httpx.AsyncClient(
+            auth=httpx.BasicAuth(settings.username, settings.password)
+            if settings.username
+            else None,
+            timeout=settings.timeout_seconds,
+            limits=httpx.Limits(
+                max_connections=settings.max_concurrent,
+                max_keepalive_connections=settings.max_concurrent,
+            ),
+            follow_redirects=True,
+            max_redirects=3,
+        )
+
+    async def search(self, query: Query, *, limit: int) -> TargetAnswer:
+        """The hit count and up to ``limit`` records for ``query``, or TargetError."""
+        translation = to_cql(query, self.settings.indexes)
+        timeout = self.settings.timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                status, body = await self._get(translation.text, min(limit, self.settings.records))
+        except TimeoutError:
+            raise TargetError(f"{self.title} did not answer within {timeout:g} s") from None
+        # Parsing and converting a large answer takes a while: not on the event loop.
+        hits, records, notes = await asyncio.to_thread(self._read, status, body)
+        return TargetAnswer(hits, records, (*translation.diagnostics, *notes))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _get(self, cql: str, maximum: int) -> tuple[int, bytes]:
+        version = self.settings.sru_version
+        params = {
+            "version": version,
+            "operation": "searchRetrieve",
+            "query": cql,
+            "startRecord": "1",
+            "maximumRecords": str(maximum),
+            "recordSchema": self.settings.record_schema,
+            # 2.0 renamed 1.x's recordPacking (and gave the old name another meaning).
+            "recordXMLEscaping" if version == "2.0" else "recordPacking": "xml",
+        }
+        try:
+            async with self._client.stream("GET", self.settings.url, params=params) as response:
+                body = await read_capped(response, self.max_bytes, self.title)
+                return response.status_code, body
+        except httpx.TimeoutException:
+            raise TimeoutError from None
+        except httpx.ConnectError as exc:
+            raise TargetError(
+                f"could not connect to {self.title} ({self._address}): {_connect_failure(exc)}"
+            ) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+            raise TargetError(
+                f"{self.title} has no usable address: its url setting must be an http:// or "
+                "https:// URL"
+            ) from None
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            raise TargetError(f"{self.title} broke off the connection before answering") from None
+        except httpx.HTTPError as exc:
+            raise TargetError(
+                f"{self.title} could not be searched ({type(exc).__name__})"
+            ) from None
+
+    def _read(self, status: int, body: bytes) -> tuple[int, tuple[Record, ...], tuple[str, ...]]:
+        root = self._sru_response(status, body)
+        namespace = etree.QName(root).namespace
+        diagnostics = _diagnostics(root, namespace)
+        hits_text = root.findtext(f"{{{namespace}}}numberOfRecords", "").strip()
+        record_data = root.findall(f"{{{namespace}}}records/{{{namespace}}}record")
+        if diagnostics and (not hits_text.isdigit() or (int(hits_text) == 0 and not record_data)):
+            raise TargetError(f"{self.title} could not run the search: {diagnostics[0]}")
+        if not hits_text.isdigit():
+            raise TargetError(f"{self.title} sent SRU results without a number of records")
+        records = [r for item in record_data if (r := self._record(item, namespace)) is not None]
+        notes = [str(d) for d in diagnostics]
+        if len(records) < len(record_data):
+            skipped = len(record_data) - len(records)
+            notes.append(f"{skipped} of its records could not be read and were left out")
+        return int(hits_text), tuple(records), tuple(notes)
+
+    def _sru_response(self, status: int, body: bytes) -> etree._Element:
+        refused: TargetError | None = None
+        try:
+            root = parse_xml(body, max_bytes=self.max_bytes)
+        except TargetError as exc:
+            refused = exc
+        else:
+            name = etree.QName(root)
+            if name.localname == _RESPONSE and name.namespace in _RESPONSE_NAMESPACES:
+                return root
+        if status >= 400:
+            raise TargetError(
+                f"{self.title} answered with an error (HTTP {status}) instead of search results"
+            )
+        if refused is not None:
+            raise TargetError(f"{self.title} sent an answer libgate refused: {refused}")
+        raise TargetError(f"{self.title} did not answer with SRU search results")
+
+    def _record(self, item: etree._Element, namespace: str) -> Record | None:
+        data = item.find(f"{{{namespace}}}recordData")
+        if data is None:
+            return None
+        content = _content(data)
+        if content is None:
+            return None
+        schema = etree.QName(content).namespace
+        native_id = item.findtext(f"{{{namespace}}}recordIdentifier", "").strip()
+        try:
+            if schema == MARC_NS:
+                return record_from_marcxml(content, source=self.name, native_id=native_id)
+            if schema in _DC_NAMESPACES:
+                return record_from_dc(content, source=self.name, native_id=native_id)
+        # One odd record (or a converter's blind spot) must not cost the whole answer.
+        except Exception:
+            return None
+        return None
+
+
+def _host_of(url: str) -> str:
+    """host:port of ``url``, without any credentials written into it."""
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2]
+    except ValueError:
+        return ""
+
+
+def _connect_failure(error: httpx.ConnectError) -> str:
+    cause: BaseException | None = error
+    for _ in range(_CAUSES_LOOKED_AT):
+        if cause is None:
+            break
+        if isinstance(cause, ConnectionRefusedError):
+            return "the connection was refused; is it running?"
+        if isinstance(cause, socket.gaierror):
+            return "its host name could not be found"
+        cause = cause.__cause__ or cause.__context__
+    return "the connection failed"
+
+
+def _content(data: etree._Element) -> etree._Element | None:
+    """The record inside recordData: an element, or escaped XML text (recordPacking
+    "string", which some servers send whatever was asked for)."""
+    for child in data:
+        if isinstance(child.tag, str):
+            return child
+    text = (data.text or "").strip()
+    if not text.startswith("<"):
+        return None
+    try:
+        return parse_xml(text.encode())
+    except TargetError:
+        return None
+
+
+def _diagnostics(root: etree._Element, namespace: str) -> list[_Diagnostic]:
+    found = []
+    for diagnostic in root.iterfind(f"{{{namespace}}}diagnostics/*"):
+        fields = {etree.QName(child).localname: (child.text or "").strip() for child in diagnostic}
+        found.append(
+            _Diagnostic(
+                number=fields.get("uri", "").removeprefix(_DIAGNOSTIC_PREFIX),
+                message=fields.get("message", ""),
+                details=fields.get("details", ""),
+            )
+        )
+    return found
