@@ -115,11 +115,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         issuer=ISSUER,
         database_url=database_url,
         throttle={"lockout_seconds": 2, "max_lockout_seconds": 8},  # type: ignore[arg-type]
+        search={"local_index": str(tmp_path / "catalogue.db")},  # type: ignore[arg-type]
     )
 
 

@@ -1,6 +1,7 @@
 """`libgate demo` (what `make demo` runs) starts on SQLite with 20 sample patrons and a
 demo service, prints the cards, PINs and a link, and the link completes a sign-in; it also
-runs a SIP2 gateway, in front of an LMS emulator, that a kiosk can log in to."""
+runs a SIP2 gateway, in front of an LMS emulator, that a kiosk can log in to, and searches
+a sample catalogue."""
 
 from __future__ import annotations
 
@@ -88,6 +89,14 @@ def test_the_demo_prints_its_cards_and_a_link_that_signs_in_end_to_end(
             kiosk_checks_card(sip2_port, kiosk.group(2), kiosk.group(3), card, pin)
         )
         assert (answer.get("BL"), answer.get("CQ"), answer.get("AE")) == ("Y", "Y", name)
+
+        search = re.search(r"Search the sample catalogue .*?: (\S+)", log.read_text())
+        assert search and search.group(1) == f"http://127.0.0.1:{port}/search?q=history"
+        found = httpx.get(
+            f"http://127.0.0.1:{port}/api/search", params={"q": "history", "wait": "10"}, timeout=30
+        ).json()
+        assert found["complete"] and found["total"] > 20
+        assert [target["name"] for target in found["targets"]] == ["local"]
     finally:
         demo.terminate()
         demo.wait(timeout=10)

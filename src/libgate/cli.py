@@ -114,6 +114,10 @@ def demo(
                 console.print(f"  in front of an LMS emulator at {gateway.lms_address}")
                 console.print(f"libgate is running at [bold]{settings.issuer_url}[/bold]")
                 console.print(f"Try a complete sign-in: [bold]{relying_party.start_link}[/bold]")
+                console.print(
+                    "Search the sample catalogue (2,000 Library of Congress records): "
+                    f"[bold]{settings.issuer_url}/search?q=history[/bold]"
+                )
                 application = create_app(settings, services=services, demo=relying_party)
                 server = uvicorn.Server(
                     uvicorn.Config(

@@ -255,7 +255,17 @@ def test_another_programs_database_is_not_taken_over(tmp_path: Path) -> None:
     with pytest.raises(IndexUnusable, match="is not a catalogue index"):
         LocalIndex(text)
     with pytest.raises(IndexUnusable, match="check that its folder exists"):
-        LocalIndex(tmp_path / "no-such-folder" / "catalogue.db")
+        LocalIndex(tmp_path / "no-such-folder" / "catalogue.db").import_marc(SAMPLE_CATALOGUE)
+
+
+def test_an_index_nothing_was_imported_into_is_empty_and_makes_no_file(tmp_path: Path) -> None:
+    index = LocalIndex(tmp_path / "catalogue.db")
+    assert index.search(Term("lincoln"), limit=10) == (0, [])
+    assert index.count() == 0
+    assert index.record("00000002") is None
+    assert not (tmp_path / "catalogue.db").exists()
+    index.import_marc(SAMPLE_CATALOGUE)
+    assert index.search(Term("lincoln"), limit=10)[0] > 0
 
 
 # --- searching ------------------------------------------------------------------------------

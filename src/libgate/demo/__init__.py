@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 from libgate.demo._gateway import DemoGateway, demo_gateway
 from libgate.patrons import import_patrons_csv
+from libgate.search.index import LocalIndex
 from libgate.services import Services
 from libgate.web import DemoRelyingParty
 
@@ -42,10 +44,15 @@ def sample_patrons() -> list[SamplePatron]:
 
 
 async def prepare_demo(services: Services) -> DemoRelyingParty:
-    """Load the sample patrons and (re)register the demo service with a fresh secret."""
+    """Load the sample patrons and the sample catalogue (into an empty local index) and
+    (re)register the demo service with a fresh secret."""
     report = await import_patrons_csv(services.database, SAMPLE_PATRONS, services.hasher)
     if report.problems:
         raise RuntimeError("; ".join(report.problems))
+    index = LocalIndex(services.settings.search.local_index)
+    if index.count() == 0:
+        await asyncio.to_thread(index.import_marc, SAMPLE_CATALOGUE)
+    index.close()
     issuer = services.settings.issuer_url
     await services.clients.remove(DEMO_CLIENT_ID)
     _, secret = await services.clients.add(

@@ -40,8 +40,10 @@ _COUNT = "SELECT count(*) FROM records_fts WHERE records_fts MATCH ?"
 
 
 class LocalIndex:
-    """The catalogue index in the file at ``path`` (created when missing). Records come
-    back with ``source`` as their source (a search can name another: the target's)."""
+    """The catalogue index in the file at ``path``, created by the first import: until
+    then (a service that only searches other catalogues) it is empty and no file is made.
+    Records come back with ``source`` as their source (a search can name another: the
+    target's)."""
 
     def __init__(self, path: Path | str, *, source: str = "local") -> None:
         self.path = Path(path)
@@ -49,7 +51,15 @@ class LocalIndex:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._open: list[sqlite3.Connection] = []
-        self._prepare()
+        self._prepared = False
+        self._available()
+
+    def _available(self) -> bool:
+        """Whether the index exists (opening it, the first time, checking what it is)."""
+        if not self._prepared and self.path.exists():
+            self._prepare()
+            self._prepared = True
+        return self._prepared
 
     def import_marc(
         self, source: Path | BinaryIO, *, replace_all: bool = False, workers: int | None = None
@@ -59,6 +69,9 @@ class LocalIndex:
         converted in ``workers`` processes (default: one per CPU for a large file, else
         none). Raises NotMarc when the file is of another kind, OSError when it cannot be
         read."""
+        if not self._prepared:
+            self._prepare()
+            self._prepared = True
         if workers is None:
             large = isinstance(source, Path) and source.stat().st_size >= _LARGE_FILE
             workers = (os.cpu_count() or 1) if large else 1
@@ -74,7 +87,7 @@ class LocalIndex:
         """How many records match ``query``, and the best ``limit`` of them from
         ``offset`` on, most relevant first, with ``source`` (default: the index's own)."""
         expression = match_expression(query)
-        if expression is None:
+        if expression is None or not self._available():
             return 0, []
         connection = self._connection()
         with _snapshot(connection):
@@ -83,6 +96,8 @@ class LocalIndex:
         return total, [self._decode(text, source or self.source) for (text,) in rows]
 
     def record(self, native_id: str) -> Record | None:
+        if not self._available():
+            return None
         row = (
             self._connection()
             .execute("SELECT record FROM records WHERE native_id = ?", (native_id,))
@@ -92,6 +107,8 @@ class LocalIndex:
 
     def raw_marc(self, native_id: str) -> bytes | None:
         """The record as ISO 2709 (UTF-8), as it was imported."""
+        if not self._available():
+            return None
         row = (
             self._connection()
             .execute("SELECT marc FROM records WHERE native_id = ?", (native_id,))
@@ -100,6 +117,8 @@ class LocalIndex:
         return None if row is None else zlib.decompress(row[0])
 
     def count(self) -> int:
+        if not self._available():
+            return 0
         (total,) = self._connection().execute("SELECT count(*) FROM records").fetchone()
         return int(total)
 

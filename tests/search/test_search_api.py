@@ -1,0 +1,141 @@
+"""The search API as scripts and other services use it: start a search and poll it,
+follow it as Server-Sent Events, or ask and wait in one request; and the resident's search
+page, which needs no JavaScript."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from libgate.config import Settings
+from libgate.demo import SAMPLE_CATALOGUE
+from libgate.search.index import LocalIndex
+from libgate.testing.zebra import ZebraServer
+from tests.conftest import ISSUER
+from tests.support.zebra import sru_settings, zebras_fixture
+
+__all__ = ["zebras_fixture"]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, zebras: list[ZebraServer]) -> Settings:
+    LocalIndex(tmp_path / "catalogue.db").import_marc(SAMPLE_CATALOGUE)
+    return Settings.model_validate(
+        {
+            "issuer": ISSUER,
+            "database_url": database_url,
+            "search": {
+                "local_index": str(tmp_path / "catalogue.db"),
+                "targets": {
+                    "local": {"protocol": "local", "title": "This library"},
+                    "north": sru_settings(zebras[0], title="North").model_dump(),
+                },
+            },
+        }
+    )
+
+
+async def started(http: httpx.AsyncClient, query: str) -> str:
+    response = await http.post("/api/search", json={"q": query})
+    assert response.status_code == 201, response.text
+    search_id: str = response.json()["id"]
+    assert response.headers["location"] == f"/api/search/{search_id}"
+    return search_id
+
+
+async def test_a_script_asks_and_waits_in_one_request(http: httpx.AsyncClient) -> None:
+    response = await http.get("/api/search", params={"q": "title:lincoln", "wait": "20"})
+    assert response.status_code == 200
+    found = response.json()
+    assert found["complete"]
+    assert {t["name"]: t["status"] for t in found["targets"]} == {"local": "done", "north": "done"}
+    assert found["records"]
+    [tarbell] = [r for r in found["records"] if r["title"].startswith("The life of Abraham")]
+    assert {source["source"] for source in tarbell["sources"]} == {"local", "north"}
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_started_search_is_polled_narrowed_and_paged(http: httpx.AsyncClient) -> None:
+    search_id = await started(http, "history")
+    await http.get("/api/search", params={"q": "history", "wait": "20"})  # same search: done
+    whole = (await http.get(f"/api/search/{search_id}")).json()
+    assert whole["complete"] and whole["total"] > 20
+    assert len(whole["records"]) == 20
+    second = (await http.get(f"/api/search/{search_id}", params={"offset": "20"})).json()
+    assert second["offset"] == 20
+    first_keys = {record["key"] for record in whole["records"]}
+    assert first_keys.isdisjoint(record["key"] for record in second["records"])
+    source = whole["facets"]["source"][0]["value"]
+    narrowed = (await http.get(f"/api/search/{search_id}", params={"f": f"source:{source}"})).json()
+    assert narrowed["selected"] == {"source": [source]}
+    assert narrowed["total"] <= whole["total"]
+    assert all(source in {s["source"] for s in record["sources"]} for record in narrowed["records"])
+
+
+async def test_a_search_is_followed_as_server_sent_events(http: httpx.AsyncClient) -> None:
+    search_id = await started(http, "poetry")
+    response = await http.get(f"/api/search/{search_id}/events")
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = [
+        (block.split("\n")[0].removeprefix("event: "), block.split("\n")[1].removeprefix("data: "))
+        for block in response.text.strip().split("\n\n")
+    ]
+    names = [name for name, _ in events]
+    assert names[-1] == "complete"
+    assert set(names[:-1]) == {"update"}
+    last: dict[str, Any] = json.loads(events[-2][1])
+    assert last["complete"]
+    assert {t["status"] for t in last["targets"]} == {"done"}
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"q": ""}, "a word or two"),
+        ({"q": "NOT cats"}, "NOT"),
+        ({"q": "x" * 3000}, "too long"),
+    ],
+)
+async def test_a_query_that_cannot_be_searched_is_a_400_in_words(
+    http: httpx.AsyncClient, body: dict[str, str], words: str
+) -> None:
+    response = await http.post("/api/search", json=body)
+    assert response.status_code == 400
+    assert words.lower() in response.json()["error"].lower()
+
+
+async def test_an_unknown_search_is_a_404(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/api/search/no-such-search")).status_code == 404
+
+
+async def test_the_search_page_shows_results_facets_and_sources_without_javascript(
+    http: httpx.AsyncClient,
+) -> None:
+    form = await http.get("/search")
+    assert form.status_code == 200
+    assert '<label for="q">' in form.text
+    redirect = await http.get("/search", params={"q": "history"})
+    assert redirect.status_code == 303
+    page_url = redirect.headers["location"]
+    await http.get("/api/search", params={"q": "history", "wait": "20"})
+    page = await http.get(page_url)
+    assert page.status_code == 200
+    assert "This library" in page.text and "North" in page.text
+    assert 'class="result"' in page.text
+    assert "Narrow your results" in page.text
+    assert 'http-equiv="refresh"' not in page.text  # complete: no need to reload
+    fragment = await http.get(page_url.replace("?", "/results?", 1))
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and 'class="result"' in fragment.text
+
+
+async def test_a_search_page_for_a_query_it_cannot_read_explains(
+    http: httpx.AsyncClient,
+) -> None:
+    page = await http.get("/search", params={"q": "NOT cats"})
+    assert page.status_code == 200
+    assert "We could not search for that" in page.text

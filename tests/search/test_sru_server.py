@@ -1,0 +1,186 @@
+"""libgate answers SRU at /sru over its local catalogue, so neighbouring libraries can
+federate to it: explain, searchRetrieve with CQL, MARCXML and Dublin Core records, paging,
+and the standard diagnostics — checked in-process and with YAZ's own client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pymarc
+import pytest
+from lxml import etree
+
+from libgate.config import Settings
+from libgate.demo import SAMPLE_CATALOGUE
+from libgate.search.index import LocalIndex
+from libgate.search.records import marc_from_marcxml, parse_xml
+from tests.conftest import ISSUER
+from tests.support.servers import live_server
+
+SRU = "http://www.loc.gov/zing/srw/"
+SRU2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
+DIAG = "http://www.loc.gov/zing/srw/diagnostic/"
+EXPLAIN = "http://explain.z3950.org/dtd/2.0/"
+NS = {"srw": SRU, "sru": SRU2, "diag": DIAG, "zr": EXPLAIN}
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sru") / "catalogue.db"
+    LocalIndex(path).import_marc(SAMPLE_CATALOGUE)
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, catalogue: Path) -> Settings:
+    return Settings.model_validate(
+        {
+            "issuer": ISSUER,
+            "database_url": database_url,
+            "library": {"name": "Testshire Libraries"},
+            "search": {"local_index": str(catalogue)},
+        }
+    )
+
+
+async def sru(http: httpx.AsyncClient, **params: str) -> etree._Element:
+    response = await http.get("/sru", params=params)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    return parse_xml(response.content)
+
+
+def diagnostic(root: etree._Element) -> str:
+    uris = root.xpath("//diag:diagnostic/diag:uri/text()", namespaces=NS)
+    assert len(uris) == 1, etree.tostring(root)
+    return str(uris[0]).rsplit("/", 1)[1]
+
+
+async def test_explain_describes_the_catalogue(http: httpx.AsyncClient) -> None:
+    root = await sru(http)
+    assert root.tag == f"{{{SRU}}}explainResponse"
+    assert root.xpath("//zr:databaseInfo/zr:title/text()", namespaces=NS) == ["Testshire Libraries"]
+    indexes = root.xpath("//zr:index/zr:map/zr:name/text()", namespaces=NS)
+    assert {"title", "creator", "subject", "isbn", "serverChoice"} <= set(indexes)
+
+
+async def test_search_retrieve_returns_marcxml_records_that_read_back(
+    http: httpx.AsyncClient,
+) -> None:
+    root = await sru(http, operation="searchRetrieve", version="1.2", query='dc.title="lincoln"')
+    assert root.xpath("//srw:numberOfRecords/text()", namespaces=NS) == ["2"]
+    records = root.xpath("//srw:record/srw:recordData/*", namespaces=NS)
+    assert len(records) == 2
+    titles = [marc_from_marcxml(record)["245"]["a"] for record in records]
+    assert any(title.startswith("The life of Abraham Lincoln") for title in titles)
+    assert isinstance(marc_from_marcxml(records[0]), pymarc.Record)
+    positions = root.xpath("//srw:recordPosition/text()", namespaces=NS)
+    assert positions == ["1", "2"]
+
+
+async def test_records_page_with_start_record_and_maximum_records(
+    http: httpx.AsyncClient,
+) -> None:
+    first = await sru(
+        http, operation="searchRetrieve", query="history", maximumRecords="5", startRecord="1"
+    )
+    total = int(first.xpath("//srw:numberOfRecords/text()", namespaces=NS)[0])
+    assert total > 10
+    assert first.xpath("//srw:nextRecordPosition/text()", namespaces=NS) == ["6"]
+    second = await sru(
+        http, operation="searchRetrieve", query="history", maximumRecords="5", startRecord="6"
+    )
+    assert second.xpath("//srw:recordPosition/text()", namespaces=NS) == [
+        "6",
+        "7",
+        "8",
+        "9",
+        "10",
+    ]
+    pages = [page.xpath("//srw:recordData/*", namespaces=NS) for page in (first, second)]
+    first_ids, second_ids = ({marc_from_marcxml(r)["001"].data for r in page} for page in pages)
+    assert len(first_ids) == len(second_ids) == 5
+    assert first_ids.isdisjoint(second_ids)
+
+
+async def test_dublin_core_is_offered_too(http: httpx.AsyncClient) -> None:
+    root = await sru(
+        http, operation="searchRetrieve", query="dc.creator=tarbell", recordSchema="dc"
+    )
+    titles = root.xpath("//*[local-name()='dc']/*[local-name()='title']/text()")
+    assert any("Abraham Lincoln" in title for title in titles)
+
+
+async def test_sru_2_answers_in_its_own_namespace(http: httpx.AsyncClient) -> None:
+    root = await sru(http, operation="searchRetrieve", version="2.0", query="lincoln")
+    assert root.tag == f"{{{SRU2}}}searchRetrieveResponse"
+    assert int(root.xpath("//sru:numberOfRecords/text()", namespaces=NS)[0]) >= 2
+
+
+@pytest.mark.parametrize(
+    ("params", "number"),
+    [
+        ({"operation": "searchRetrieve", "query": 'dc.title="lincoln'}, "10"),
+        ({"operation": "searchRetrieve", "query": "dc.date=1899"}, "16"),
+        ({"operation": "searchRetrieve", "query": "dc.title within lincoln"}, "19"),
+        ({"operation": "searchRetrieve", "query": "a prox b"}, "37"),
+        ({"operation": "searchRetrieve"}, "7"),
+        ({"operation": "searchRetrieve", "query": "x", "recordSchema": "mods"}, "66"),
+        ({"operation": "searchRetrieve", "query": "x", "startRecord": "0"}, "6"),
+        ({"operation": "searchRetrieve", "query": "x", "maximumRecords": "many"}, "6"),
+        ({"operation": "scan", "scanClause": "dc.title=a"}, "4"),
+        ({"operation": "searchRetrieve", "version": "9.9", "query": "x"}, "5"),
+    ],
+)
+async def test_what_cannot_be_done_is_a_standard_diagnostic(
+    http: httpx.AsyncClient, params: dict[str, str], number: str
+) -> None:
+    root = await sru(http, **params)
+    assert diagnostic(root) == number
+
+
+async def test_a_first_record_beyond_the_end_is_diagnostic_61(http: httpx.AsyncClient) -> None:
+    root = await sru(http, operation="searchRetrieve", query="lincoln", startRecord="500")
+    assert diagnostic(root) == "61"
+
+
+def test_yaz_client_explains_searches_and_gets_diagnostics(
+    database_url: str, catalogue: Path, log_dir: Path
+) -> None:
+    if shutil.which("yaz-client") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("yaz-client is needed under CI (apt-get install -y yaz)")
+        pytest.skip("yaz-client is not installed (apt-get install -y yaz)")
+    overrides = {
+        "LIBGATE_SEARCH__LOCAL_INDEX": str(catalogue),
+        "LIBGATE_LIBRARY__NAME": "Testshire Libraries",
+    }
+    with live_server(database_url, log_dir, **overrides) as server:
+        script = [
+            f"open {server.base_url}/sru",
+            "sru get 1.2",
+            "explain",
+            "find dc.title=lincoln",
+            "show 1",
+            'find dc.title="lincoln',
+            "find dc.date=1899",
+            "quit",
+        ]
+        result = subprocess.run(
+            ["yaz-client"],
+            input="\n".join(script) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    output = result.stdout
+    assert '<title lang="en" primary="true">Testshire Libraries</title>' in output, output
+    assert "Number of hits: 2" in output, output
+    assert '<subfield code="a">The life of Abraham Lincoln' in output, output
+    assert "SRW diagnostic info:srw/diagnostic/1/10" in output, output
+    assert "SRW diagnostic info:srw/diagnostic/1/16" in output, output
