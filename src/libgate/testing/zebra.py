@@ -147,10 +147,34 @@ async def start_zebra_async(
     return await asyncio.to_thread(start_zebra, directory, port, marc_files, timeout=timeout)
 
 
+# Added to Debian's own usmarc.abs (which is not copied into libgate): the records are
+# UTF-8 (without this Zebra takes them as ISO-8859-1 and, converting to UTF-8 for SRU,
+# encodes every non-ASCII character twice), and the ISBN (bib-1 use 7, 020 $a) and subject
+# (use 21, 650 $a) indexes the federated-search tests need.
+_ENCODING_RULE = "encoding utf-8\n"
+_EXTRA_RULES = """
+elm 020\t\t\tISBN\t\t-
+elm 020/?\t\t\tISBN\t\t-
+elm 020/?/a\t\tISBN\t\t!:w
+
+elm 650\t\t\tSubject-heading\t-
+elm 650/?\t\tSubject-heading\t-
+elm 650/?/a\t\tSubject-heading\t!:w,!:p
+"""
+
+
+def _indexing_rules() -> str:
+    """Debian's usmarc.abs with libgate's additions (the encoding after its header)."""
+    lines = (_SYSTEM_TAB / "usmarc.abs").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(n for n, line in enumerate(lines) if line.startswith("reference")) + 1
+    return "".join([*lines[:header], _ENCODING_RULE, *lines[header:]]) + _EXTRA_RULES
+
+
 def _write_config(directory: Path, port: int) -> None:
     for part in resources.files("libgate.testing").joinpath("zebra_tab").iterdir():
         if part.is_file():
             (directory / part.name).write_bytes(part.read_bytes())
+    (directory / "usmarc.abs").write_text(_indexing_rules(), encoding="utf-8")
     shutil.copyfile(_PQF_PROPERTIES, directory / "pqf.properties")
     (directory / "zebra.cfg").write_text(
         # The directory itself comes first, so libgate's usmarc.abs wins over Debian's.
