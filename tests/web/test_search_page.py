@@ -128,7 +128,7 @@ async def test_results_stream_in_and_a_facet_narrows_them(
                 await shots.take(page, "all-answered")
 
                 # A facet narrows them: a plain link, so it works without JavaScript too.
-                facet = page.locator('[data-facet="source"] a', has_text="slow")
+                facet = page.locator('[data-facet="source"] a', has_text="Slow Neighbour")
                 await facet.click()
                 await page.wait_for_url(re.compile(r"f=source"))
                 narrowed = await shown_count(page)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from libgate.search._facets import facets, narrow
 from libgate.search._merge import Merger
+from libgate.search._model import Cluster
 from libgate.search._rank import rank
 from libgate.search._sessions import SessionState
 from libgate.search._summary import summary
@@ -58,10 +59,7 @@ def present(
         ],
         "total": len(shown),
         "offset": offset,
-        "records": [
-            {**summary(cluster), "score": round(cluster.score, 4)}
-            for cluster in shown[offset : offset + limit]
-        ],
+        "records": [_record(cluster, titles or {}) for cluster in shown[offset : offset + limit]],
         "facets": {
             name: [
                 {"value": value.value, "count": value.count, "estimate": value.estimate}
@@ -69,4 +67,14 @@ def present(
             ]
             for name, values in counted.items()
         },
+    }
+
+
+def _record(cluster: Cluster, titles: Mapping[str, str]) -> dict[str, Any]:
+    described = summary(cluster)
+    sources = dict.fromkeys(source["source"] for source in described["sources"])
+    return {
+        **described,
+        "held_at": [titles.get(source, source) for source in sources],
+        "score": round(cluster.score, 4),
     }

@@ -197,10 +197,14 @@ def _links(request: Request, view: dict[str, Any]) -> dict[str, Any]:
     def href(params: list[tuple[str, str]]) -> str:
         return f"/search/{view['id']}?{urlencode(params)}"
 
+    titles = {target["name"]: target["title"] for target in view["targets"]}
     facet_links = {
         name: [
             {
                 **value,
+                "label": titles.get(value["value"], value["value"])
+                if name == "source"
+                else value["value"],
                 "selected": f"{name}:{value['value']}" in chosen,
                 "href": href(
                     [p for p in base if p != ("f", f"{name}:{value['value']}")]
