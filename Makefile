@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 NODE_INTEROP := tests/interop/openid_client
 NODE_AXE := tests/web
 
-.PHONY: install demo test lint bench bench-sip2 clean
+.PHONY: install demo test lint bench bench-sip2 bench-search clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ bench: $(INSTALLED)
 
 bench-sip2: $(INSTALLED)
 	$(PY) bench/sip2_gateway.py
+
+# Federated search: (a)+(b) fan-out to 10 Zebras, (c) merge + rank + facets, (d) the local
+# index on 250,000 records (fetched once into bench/data/).
+bench-search: $(INSTALLED)
+	$(PY) bench/search.py
+	$(PY) bench/search_merge.py
+	$(PY) bench/search_local.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache .ruff_cache

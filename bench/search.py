@@ -11,9 +11,11 @@ one-word queries of the issue. (a) per query: first results and complete, median
 goal complete <= 1.15x the bare fan-out. (b) 10 concurrent clients x the 20 queries:
 searches/s, p90 and worst. Then the process's RSS after 200 searches.
 
-libgate's path is the product's own: the Federation (per-target limits, timeouts,
-breakers) with merge, rank and facets of what came (``present``), in this process; the
-bare fan-out calls the same SRU targets (fetch + parse) and stops there.
+libgate's path is the product's own engine, in this process: the Federation (per-target
+limits, timeouts, breakers), each target's records merged as they arrive (``Gathered``,
+as the search service does), then ranked and faceted (``present``). The bare fan-out calls
+the same SRU targets (fetch + parse) and stops there. Not included: the search session's
+database writes and the HTTP API around them.
 """
 
 from __future__ import annotations
@@ -35,37 +37,16 @@ from pymarc import MARCReader, MARCWriter
 
 from libgate.config import TargetSettings
 from libgate.demo import SAMPLE_CATALOGUE
-from libgate.search import Federation, SessionState, TargetState, present
+from libgate.search import Federation, Gathered, SessionState, TargetState, present
 from libgate.search.query import STANDARD_CQL_INDEXES, parse
 from libgate.search.targets import SruTarget
 from libgate.testing.processes import free_port
 from libgate.testing.zebra import ZebraServer, start_zebra
+from search_queries import QUERIES
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 BIG_FILE = BENCH / "data" / "loc-books-250k.mrc"
-QUERIES = [
-    "history",
-    "war",
-    "poetry",
-    "england",
-    "music",
-    "art",
-    "science",
-    "children",
-    "law",
-    "church",
-    "women",
-    "education",
-    "religion",
-    "world",
-    "new",
-    "france",
-    "life",
-    "health",
-    "american",
-    "york",
-]
 
 
 def _slices(source: Path, work: Path, targets: int, per_target: int, shared: int) -> list[Path]:
@@ -109,17 +90,20 @@ def _targets(servers: list[ZebraServer], fetch: int) -> dict[str, tuple[SruTarge
 
 
 async def federated(federation: Federation, word: str) -> tuple[float, float]:
-    """Seconds to the first presentable results and to the complete presentation."""
+    """Seconds to the first presentable results and to the complete presentation, merging
+    each target's records as they arrive, as the search service does."""
     query = parse(word)
     started = time.perf_counter()
     results: dict[str, TargetState] = {}
+    gathered = Gathered()
     first: float | None = None
     async for outcome in federation.search(query):
         results[outcome.target] = TargetState.from_outcome(outcome)
+        gathered.add(outcome.target, outcome.records)
         if first is None and outcome.records:
-            present(_state(word, results), weights=federation.weights())
+            present(_state(word, results), gathered=gathered, weights=federation.weights())
             first = time.perf_counter() - started
-    present(_state(word, results), weights=federation.weights())
+    present(_state(word, results), gathered=gathered, weights=federation.weights())
     complete = time.perf_counter() - started
     return (first if first is not None else complete), complete
 

@@ -23,12 +23,8 @@ from pathlib import Path
 from get_loc_books import BENCH, loc_books
 from libgate.search.index import LocalIndex
 from libgate.search.query import Term
+from search_queries import QUERIES
 
-WORDS = [
-    *("history", "war", "poetry", "england", "music", "art", "science", "children", "law"),
-    *("church", "women", "education", "religion", "world", "new", "france", "life"),
-    *("health", "american", "york"),
-]
 GOAL_P50_MS = 10.0
 QUICK_RECORDS = 10_000
 THREADS = 4
@@ -62,8 +58,8 @@ def main() -> None:
         print(f"  {report.added:,} added, {report.skipped:,} skipped")
         print(f"  {records / seconds:,.0f} records/s, {size / 1e6:.0f} MB on disk")
 
-        hits = {word: index.search(Term(word), limit=args.limit)[0] for word in WORDS}  # warm-up
-        words = WORDS * args.rounds
+        hits = {word: index.search(Term(word), limit=args.limit)[0] for word in QUERIES}  # warm-up
+        words = QUERIES * args.rounds
         latencies = [_timed(index, word, args.limit) for word in words]
         # As the web server runs them: in worker threads, each with its own connection.
         started = time.perf_counter()

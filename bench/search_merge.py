@@ -32,31 +32,10 @@ from libgate.search._facets import facets
 from libgate.search._rank import rank
 from libgate.search.query import parse
 from libgate.search.records import record_from_marc
+from search_queries import QUERIES
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = 10
-QUERIES = [
-    "history",
-    "war",
-    "poetry",
-    "england",
-    "music",
-    "art",
-    "science",
-    "children",
-    "law",
-    "church",
-    "women",
-    "education",
-    "religion",
-    "world",
-    "new",
-    "france",
-    "life",
-    "health",
-    "american",
-    "york",
-]
 GOAL_MS = 30.0
 
 

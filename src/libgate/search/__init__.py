@@ -7,8 +7,8 @@ from libgate.search._facets import FACETS, FacetValue, facets, narrow
 from libgate.search._federation import Federation, TargetOutcome
 from libgate.search._merge import Merger, work_key
 from libgate.search._model import FORMATS, Cluster, Holding, Record, TargetAnswer, TargetError
-from libgate.search._present import SORTS, Sort, present
-from libgate.search._rank import rank
+from libgate.search._present import SORTS, Gathered, present
+from libgate.search._rank import Sort, rank
 from libgate.search._service import SearchService
 from libgate.search._sessions import SearchSessions, SessionState, TargetState
 from libgate.search._sru_server import SruReply, SruServer
@@ -22,6 +22,7 @@ __all__ = [
     "Cluster",
     "FacetValue",
     "Federation",
+    "Gathered",
     "Holding",
     "Merger",
     "QuerySyntaxError",

@@ -3,24 +3,53 @@ editions, ranked, faceted, narrowed and paged, with each target's progress."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any, Literal
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from libgate.search._facets import facets, narrow
 from libgate.search._merge import Merger
-from libgate.search._model import Cluster
-from libgate.search._rank import rank
+from libgate.search._model import Cluster, Record
+from libgate.search._rank import Documents, Sort, rank
 from libgate.search._sessions import SessionState
 from libgate.search._summary import summary
-from libgate.search.query import parse
+from libgate.search.query import Query, parse
 
-Sort = Literal["relevance", "year", "title"]
 SORTS: tuple[Sort, ...] = ("relevance", "year", "title")
+
+
+class Gathered:
+    """A search's records merged as each target's arrive, and the per-edition work the
+    ranking needs done then too: what is left when the last target answers is the scoring."""
+
+    def __init__(self) -> None:
+        self.targets: set[str] = set()
+        self._merger = Merger()
+        self._documents = Documents()
+
+    def add(self, target: str, records: Iterable[Record]) -> None:
+        self._merger.add(records)
+        for cluster in self._merger.clusters():
+            self._documents.of(cluster)
+        self.targets.add(target)
+
+    def clusters(self) -> list[Cluster]:
+        return self._merger.clusters()
+
+    def rank(self, query: Query, weights: Mapping[str, float] | None, sort: Sort) -> list[Cluster]:
+        return rank(self.clusters(), query, weights=weights, sort=sort, documents=self._documents)
+
+    @classmethod
+    def of(cls, state: SessionState) -> Gathered:
+        gathered = cls()
+        for name, result in state.results.items():
+            gathered.add(name, result.records)
+        return gathered
 
 
 def present(
     state: SessionState,
     *,
+    gathered: Gathered | None = None,
     titles: Mapping[str, str] | None = None,
     weights: Mapping[str, float] | None = None,
     sort: Sort = "relevance",
@@ -28,10 +57,9 @@ def present(
     offset: int = 0,
     limit: int = 20,
 ) -> dict[str, Any]:
-    merger = Merger()
-    for result in state.results.values():
-        merger.add(result.records)
-    ranked = rank(merger.clusters(), parse(state.query), weights=weights, sort=sort)
+    """The view of ``state``; ``gathered``: its records already merged (by whoever followed
+    the targets as they answered), else they are merged here."""
+    ranked = (gathered or Gathered.of(state)).rank(parse(state.query), weights, sort)
     counted = facets(
         ranked,
         hits_by_source={name: result.hits for name, result in state.results.items()},

@@ -37,11 +37,13 @@ def rank(
     *,
     weights: Mapping[str, float] | None = None,
     sort: Sort = "relevance",
+    documents: Documents | None = None,
 ) -> list[Cluster]:
     """``clusters`` sorted, each with its ``score`` set. ``weights``: per source (target
     name), default 1. ``year`` sorts newest first, unknown years last, then by score;
-    ``title`` by folded title, then by score."""
-    _score(clusters, query, weights or {})
+    ``title`` by folded title, then by score. ``documents``: the search's own, to reuse
+    what earlier rankings built."""
+    _score(clusters, query, weights or {}, documents or Documents())
     if sort == "year":
         return sorted(clusters, key=_by_year)
     if sort == "title":
@@ -99,9 +101,26 @@ def _put(values: list[tuple[str, ...]], words: tuple[str, ...]) -> None:
         values.append(words)
 
 
-def _score(clusters: list[Cluster], query: Query, weights: Mapping[str, float]) -> None:
+class Documents:
+    """Each cluster's words by field, kept between rankings of one search: built while the
+    targets are still answering, so the ranking at the end only scores."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, tuple[int, _Document]] = {}
+
+    def of(self, cluster: Cluster) -> _Document:
+        built = self._built.get(cluster.key)
+        if built is None or built[0] != len(cluster.records):
+            built = (len(cluster.records), _document(cluster))
+            self._built[cluster.key] = built
+        return built[1]
+
+
+def _score(
+    clusters: list[Cluster], query: Query, weights: Mapping[str, float], built: Documents
+) -> None:
     query_terms, exact = _query_terms(query)
-    documents = [_document(cluster) for cluster in clusters]
+    documents = [built.of(cluster) for cluster in clusters]
     lengths = [[sum(map(len, field)) for field in document] for document in documents]
     count = len(documents) or 1
     averages = [(sum(row[f] for row in lengths) / count) or 1.0 for f in range(len(_FIELDS))]

@@ -8,17 +8,20 @@ import contextlib
 import hashlib
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any
 
 from libgate.search._federation import Federation
-from libgate.search._present import Sort, present
+from libgate.search._present import Gathered, present
+from libgate.search._rank import Sort
 from libgate.search._sessions import SearchSessions, SessionState
 from libgate.search.query import STANDARD_CQL_INDEXES, Query, parse, to_cql
 
 log = logging.getLogger("libgate.search")
 
 _POLL_SECONDS = 0.1
+_GATHERED_KEPT = 32
 
 
 class SearchService:
@@ -36,6 +39,9 @@ class SearchService:
         self._max_wait = max_wait_seconds
         self._running: set[asyncio.Task[None]] = set()
         self._changes: dict[str, asyncio.Event] = {}
+        # The searches this instance ran lately, merged as their targets answered: a cache
+        # (any instance can rebuild a view from the database), so views cost no re-merge.
+        self._gathered: OrderedDict[str, Gathered] = OrderedDict()
 
     @property
     def targets(self) -> list[str]:
@@ -71,9 +77,13 @@ class SearchService:
         try:
             await self._sessions.working(session_id)
             self._announce(session_id)
+            gathered = self._gathered[session_id] = Gathered()
+            while len(self._gathered) > _GATHERED_KEPT:
+                self._gathered.popitem(last=False)
             async with asyncio.timeout(self._max_wait):
                 async for outcome in self._federation.search(query, targets):
                     await self._sessions.record(session_id, outcome)
+                    gathered.add(outcome.target, outcome.records)
                     self._announce(session_id)
         except TimeoutError:
             pass  # the targets still working show as timed out once the deadline passes
@@ -111,8 +121,11 @@ class SearchService:
         offset: int = 0,
         limit: int = 20,
     ) -> dict[str, Any]:
+        gathered = self._gathered.get(state.id)
+        answered = {name for name, result in state.results.items() if result.answered}
         return present(
             state,
+            gathered=gathered if gathered is not None and gathered.targets == answered else None,
             titles={name: self._federation.title(name) for name in self._federation.names},
             weights=self._federation.weights(),
             sort=sort,
@@ -175,6 +188,4 @@ class SearchService:
 
 
 def _anything_in(state: SessionState) -> bool:
-    return state.complete or any(
-        result.status not in ("connecting", "working") for result in state.results.values()
-    )
+    return state.complete or any(result.answered for result in state.results.values())

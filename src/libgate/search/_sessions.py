@@ -27,6 +27,11 @@ class TargetState:
     diagnostics: list[str]
     updated_at: float
 
+    @property
+    def answered(self) -> bool:
+        """Done, failed or timed out: nothing more will come from this target."""
+        return self.status not in ("connecting", "working")
+
     @classmethod
     def from_outcome(cls, outcome: TargetOutcome) -> TargetState:
         return cls(
@@ -52,7 +57,7 @@ class SessionState:
 
     @property
     def complete(self) -> bool:
-        return all(state.status not in ("connecting", "working") for state in self.results.values())
+        return all(state.answered for state in self.results.values())
 
     @property
     def updated_at(self) -> float:
