@@ -11,7 +11,8 @@ from libgate.search.query import Query
 
 class Target(Protocol):
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
-        """Up to ``limit`` records for ``query``. Raises TargetError in plain words."""
+        """Up to ``limit`` records for ``query``. Raises TargetError in plain words, or
+        TimeoutError when the target is too slow."""
         ...
 
     async def aclose(self) -> None: ...

@@ -1,12 +1,33 @@
-"""Reading an HTTP response body from a search target without trusting its size."""
+"""HTTP for search targets: one client per target, and response bodies read without
+trusting their size."""
 
 from __future__ import annotations
 
+import socket
+from urllib.parse import urlsplit
+
 import httpx
 
+from libgate.config import TargetSettings
 from libgate.search._model import TargetError
 
 DEFAULT_MAX_BYTES = 20_000_000
+_CAUSES_LOOKED_AT = 10  # exceptions down the chain, looking for why a connection failed
+
+
+def target_client(settings: TargetSettings) -> httpx.AsyncClient:
+    """The HTTP client (and connection pool) of one target: its credentials, its timeout,
+    at most ``max_concurrent`` connections, a few redirects followed."""
+    return httpx.AsyncClient(
+        auth=httpx.BasicAuth(settings.username, settings.password) if settings.username else None,
+        timeout=settings.timeout_seconds,
+        limits=httpx.Limits(
+            max_connections=settings.max_concurrent,
+            max_keepalive_connections=settings.max_concurrent,
+        ),
+        follow_redirects=True,
+        max_redirects=3,
+    )
 
 
 async def read_capped(response: httpx.Response, max_bytes: int, title: str) -> bytes:
@@ -28,3 +49,52 @@ def _too_big(title: str, max_bytes: int) -> TargetError:
         f"{title} sent more than {max_bytes:,} bytes in one answer, so libgate stopped "
         "reading it; if the target is genuine, lower its records setting"
     )
+
+
+async def get_capped(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    params: dict[str, str] | None = None,
+    max_bytes: int,
+    title: str,
+) -> tuple[int, bytes]:
+    """GET ``url``: the status and the body (see :func:`read_capped`). Raises TimeoutError
+    when the target is too slow, TargetError in plain words for everything else."""
+    try:
+        async with client.stream("GET", url, params=params) as response:
+            return response.status_code, await read_capped(response, max_bytes, title)
+    except httpx.TimeoutException:
+        raise TimeoutError from None
+    except httpx.ConnectError as exc:
+        raise TargetError(
+            f"could not connect to {title} ({_host_of(url)}): {_connect_failure(exc)}"
+        ) from None
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        raise TargetError(
+            f"{title} has no usable address: its url setting must be an http:// or https:// URL"
+        ) from None
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+        raise TargetError(f"{title} broke off the connection before answering") from None
+    except httpx.HTTPError as exc:
+        raise TargetError(f"{title} could not be searched ({type(exc).__name__})") from None
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2]  # never the credentials
+    except ValueError:
+        return ""
+
+
+def _connect_failure(error: httpx.ConnectError) -> str:
+    cause: BaseException | None = error
+    for _ in range(_CAUSES_LOOKED_AT):
+        if cause is None:
+            break
+        if isinstance(cause, ConnectionRefusedError):
+            return "the connection was refused; is it running?"
+        if isinstance(cause, socket.gaierror):
+            return "its host name could not be found"
+        cause = cause.__cause__ or cause.__context__
+    return "the connection failed"

@@ -10,13 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from libgate.config import TargetSettings
 from libgate.search._model import FORMATS, Record, TargetAnswer, TargetError
 from libgate.search.query import Boolean, Query, Term
 from libgate.search.records import normalise_isbn, normalise_issn
-from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, read_capped
+from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, get_capped, target_client
 
 _TEMPLATE_PARAMETER = re.compile(r"\{(\w+)\??\}")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
@@ -31,30 +29,17 @@ class JsonTarget:
         self.title = settings.title or name
         self._max_bytes = max_bytes
         self._fields = settings.json_fields
-        self._client = httpx.AsyncClient(
-            auth=httpx.BasicAuth(settings.username, settings.password)
-            if settings.username
-            else None,
-            timeout=settings.timeout_seconds,
-            limits=httpx.Limits(max_connections=settings.max_concurrent),
-            follow_redirects=True,
-        )
+        self._client = target_client(settings)
 
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         words, notes = plain_words(query)
         values = {"searchTerms": quote(words), "count": str(limit), "startIndex": "1"}
         url = _TEMPLATE_PARAMETER.sub(lambda m: values.get(m.group(1), ""), self.settings.url)
-        try:
-            async with self._client.stream("GET", url) as response:
-                body = await read_capped(response, self._max_bytes, self.title)
-        except httpx.TimeoutException:
-            raise TargetError(
-                f"{self.title} did not answer within {self.settings.timeout_seconds:g} s"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise TargetError(f"{self.title} could not be reached ({type(exc).__name__})") from None
-        if response.status_code != 200:
-            raise TargetError(f"{self.title} answered with HTTP status {response.status_code}")
+        status, body = await get_capped(
+            self._client, url, max_bytes=self._max_bytes, title=self.title
+        )
+        if status != 200:
+            raise TargetError(f"{self.title} answered with HTTP status {status}")
         try:
             document = json.loads(body)
         except (ValueError, RecursionError):

@@ -4,11 +4,8 @@ MARCXML or Dublin Core."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import httpx
 from lxml import etree
 
 from libgate.config import TargetSettings
@@ -23,7 +20,7 @@ from libgate.search.records import (
     record_from_dc,
     record_from_marcxml,
 )
-from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, read_capped
+from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, get_capped, target_client
 
 _RESPONSE_NAMESPACES = (
     "http://www.loc.gov/zing/srw/",  # SRU 1.1 and 1.2
@@ -32,7 +29,6 @@ _RESPONSE_NAMESPACES = (
 _RESPONSE = "searchRetrieveResponse"
 _DC_NAMESPACES = (DC_NS, SRW_DC_NS, OAI_DC_NS)
 _DIAGNOSTIC_PREFIX = "info:srw/diagnostic/1/"
-_CAUSES_LOOKED_AT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +53,7 @@ class SruTarget:
         self.settings = settings
         self.title = settings.title or name
         self.max_bytes = max_bytes
-        self._address = _host_of(settings.url)
-        self._client = httpx.AsyncClient(
-            auth=httpx.BasicAuth(settings.username, settings.password)
-            if settings.username
-            else None,
-            timeout=settings.timeout_seconds,
-            limits=httpx.Limits(
-                max_connections=settings.max_concurrent,
-                max_keepalive_connections=settings.max_concurrent,
-            ),
-            follow_redirects=True,
-            max_redirects=3,
-        )
+        self._client = target_client(settings)
 
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         """The hit count and up to ``limit`` records for ``query``, or TargetError."""
@@ -99,27 +83,13 @@ class SruTarget:
             # 2.0 renamed 1.x's recordPacking (and gave the old name another meaning).
             "recordXMLEscaping" if version == "2.0" else "recordPacking": "xml",
         }
-        try:
-            async with self._client.stream("GET", self.settings.url, params=params) as response:
-                body = await read_capped(response, self.max_bytes, self.title)
-                return response.status_code, body
-        except httpx.TimeoutException:
-            raise TimeoutError from None
-        except httpx.ConnectError as exc:
-            raise TargetError(
-                f"could not connect to {self.title} ({self._address}): {_connect_failure(exc)}"
-            ) from None
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL):
-            raise TargetError(
-                f"{self.title} has no usable address: its url setting must be an http:// or "
-                "https:// URL"
-            ) from None
-        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
-            raise TargetError(f"{self.title} broke off the connection before answering") from None
-        except httpx.HTTPError as exc:
-            raise TargetError(
-                f"{self.title} could not be searched ({type(exc).__name__})"
-            ) from None
+        return await get_capped(
+            self._client,
+            self.settings.url,
+            params=params,
+            max_bytes=self.max_bytes,
+            title=self.title,
+        )
 
     def _read(self, status: int, body: bytes) -> tuple[int, tuple[Record, ...], tuple[str, ...]]:
         root = self._sru_response(status, body)
@@ -174,27 +144,6 @@ class SruTarget:
         except Exception:
             return None
         return None
-
-
-def _host_of(url: str) -> str:
-    """host:port of ``url``, without any credentials written into it."""
-    try:
-        return urlsplit(url).netloc.rpartition("@")[2]
-    except ValueError:
-        return ""
-
-
-def _connect_failure(error: httpx.ConnectError) -> str:
-    cause: BaseException | None = error
-    for _ in range(_CAUSES_LOOKED_AT):
-        if cause is None:
-            break
-        if isinstance(cause, ConnectionRefusedError):
-            return "the connection was refused; is it running?"
-        if isinstance(cause, socket.gaierror):
-            return "its host name could not be found"
-        cause = cause.__cause__ or cause.__context__
-    return "the connection failed"
 
 
 def _content(data: etree._Element) -> etree._Element | None:
