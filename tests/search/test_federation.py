@@ -5,6 +5,7 @@ target's status is reported, and a dead or silent target never holds the others 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -44,6 +45,18 @@ def search_settings(
             },
         }
     )
+
+
+@contextlib.asynccontextmanager
+async def searching(database_url: str, settings: Settings) -> AsyncIterator[SearchService]:
+    """A search service of its own (another libgate instance, as far as it knows)."""
+    database = Database(database_url)
+    service, _ = build_search(settings, database)
+    try:
+        yield service
+    finally:
+        await service.aclose()
+        await database.dispose()
 
 
 @pytest.fixture
@@ -150,13 +163,14 @@ async def test_a_catalogue_that_dies_shows_as_an_error_while_the_others_results_
         "doomed": sru_settings(doomed, title="Doomed").model_dump(),
         "north": sru_settings(zebras[0], title="North").model_dump(),
     }
-    database = Database(database_url)
-    service, _ = build_search(search_settings(database_url, tmp_path, targets), database)
     try:
-        before = by_target(await search(service, "history"))
-        assert before["doomed"]["status"] == "done"
-        doomed.stop()
-        snapshot = await search(service, "war")
+        async with searching(
+            database_url, search_settings(database_url, tmp_path, targets)
+        ) as service:
+            before = by_target(await search(service, "history"))
+            assert before["doomed"]["status"] == "done"
+            doomed.stop()
+            snapshot = await search(service, "war")
         after = by_target(snapshot)
         assert after["doomed"]["status"] == "error"
         assert "refused" in after["doomed"]["message"]
@@ -165,8 +179,6 @@ async def test_a_catalogue_that_dies_shows_as_an_error_while_the_others_results_
         assert all(s["source"] == "north" for c in snapshot["records"] for s in c["sources"])
     finally:
         doomed.stop()
-        await service.aclose()
-        await database.dispose()
 
 
 async def test_a_repeated_search_reuses_the_first_ones_results(
@@ -182,18 +194,13 @@ async def test_another_instance_reports_on_a_search_this_one_runs(
     database_url: str, tmp_path: Path, catalogues: tuple[SearchService, Database]
 ) -> None:
     service, _ = catalogues
-    other_database = Database(database_url)
-    other, _ = build_search(search_settings(database_url, tmp_path, {}), other_database)
-    try:
+    async with searching(database_url, search_settings(database_url, tmp_path, {})) as other:
         search_id = await service.start("music")
         await other.wait(search_id, 30)  # follows through the database alone
         snapshot = await other.snapshot(search_id)
-        assert snapshot is not None
-        assert snapshot["complete"]
-        assert by_target(snapshot)["north"]["status"] == "done"
-    finally:
-        await other.aclose()
-        await other_database.dispose()
+    assert snapshot is not None
+    assert snapshot["complete"]
+    assert by_target(snapshot)["north"]["status"] == "done"
 
 
 async def test_facets_narrow_and_sorting_reorders(
