@@ -11,7 +11,7 @@ from libgate.search._present import SORTS, Gathered, present
 from libgate.search._rank import Sort, rank
 from libgate.search._service import SearchService
 from libgate.search._sessions import SearchSessions, SessionState, TargetState
-from libgate.search._sru_server import SruReply, SruServer
+from libgate.search._sru_server import SruServer
 from libgate.search._summary import summary
 from libgate.search.query import QuerySyntaxError
 
@@ -31,7 +31,6 @@ __all__ = [
     "SearchSessions",
     "SessionState",
     "Sort",
-    "SruReply",
     "SruServer",
     "TargetAnswer",
     "TargetError",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import pymarc
 from lxml import etree
@@ -41,13 +40,6 @@ _INDEXES = {
 }
 
 
-@dataclass(frozen=True)
-class SruReply:
-    status: int
-    body: bytes
-    media_type: str = "application/xml; charset=utf-8"
-
-
 class _Diagnostic(Exception):
     def __init__(self, number: int, message: str, details: str = "") -> None:
         super().__init__(message)
@@ -62,7 +54,9 @@ class SruServer:
         self._title = title
         self._base_url = base_url.rstrip("/")
 
-    async def respond(self, params: Mapping[str, str]) -> SruReply:
+    async def respond(self, params: Mapping[str, str]) -> bytes:
+        """The XML answer to a request's parameters; what cannot be done is a diagnostic
+        inside it (SRU answers those with HTTP 200 too)."""
         version = params.get("version", "1.2")
         namespace = SRU_2 if version == "2.0" else SRU_1
         operation = params.get("operation") or (
@@ -72,10 +66,10 @@ class SruServer:
             if version not in VERSIONS:
                 raise _Diagnostic(5, "Unsupported version", "1.2")
             if operation == "explain":
-                return SruReply(200, _document(self._explain(namespace, version)))
+                return _document(self._explain(namespace, version))
             if operation != "searchRetrieve":
                 raise _Diagnostic(4, "Unsupported operation", operation)
-            return SruReply(200, _document(await self._search(namespace, version, params)))
+            return _document(await self._search(namespace, version, params))
         except _Diagnostic as problem:
             root = _element(
                 namespace, f"{'explain' if operation == 'explain' else 'searchRetrieve'}Response"
@@ -84,7 +78,7 @@ class SruServer:
             if operation != "explain":
                 _child(root, namespace, "numberOfRecords", "0")
             root.append(_diagnostics(namespace, problem))
-            return SruReply(200, _document(root))
+            return _document(root)
 
     def _explain(self, namespace: str, version: str) -> etree._Element:
         root = _element(namespace, "explainResponse")

@@ -19,8 +19,7 @@ async def sru(request: Request) -> Response:
         if int(request.headers.get("content-length") or 0) > _MAX_FORM_BYTES:
             return Response("too large", status_code=413)
         params.update({name: str(value) for name, value in (await request.form()).items()})
-    reply = await server.respond(params)
-    return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
+    return Response(await server.respond(params), media_type="application/xml; charset=utf-8")
 
 
 routes = [Route("/sru", sru, methods=["GET", "POST"])]
