@@ -139,3 +139,18 @@ async def test_a_search_page_for_a_query_it_cannot_read_explains(
     page = await http.get("/search", params={"q": "NOT cats"})
     assert page.status_code == 200
     assert "We could not search for that" in page.text
+
+
+async def test_an_edition_page_lists_every_place_that_holds_it(http: httpx.AsyncClient) -> None:
+    found = (await http.get("/api/search", params={"q": "title:lincoln", "wait": "20"})).json()
+    [tarbell] = [r for r in found["records"] if r["title"].startswith("The life of Abraham")]
+    assert {holding["library"] for holding in tarbell["holdings"]} == {"This library", "North"}
+    page = await http.get(f"/search/{found['id']}/edition/{tarbell['key']}")
+    assert page.status_code == 200
+    assert "<h1>The life of Abraham Lincoln" in page.text
+    assert "Where to find it" in page.text
+    assert "<td>This library</td>" in page.text and "<td>North</td>" in page.text
+    results = await http.get(f"/search/{found['id']}")
+    assert f"/search/{found['id']}/edition/{tarbell['key']}?" in results.text
+    missing = await http.get(f"/search/{found['id']}/edition/no-such-edition")
+    assert missing.status_code == 404

@@ -1,7 +1,8 @@
 """A resident searching in a real Chromium against a real ``libgate serve``: results from
 the library's own catalogue appear while a slow neighbour is still working, the
-neighbour's arrive on their own, and choosing a facet narrows the list. The page passes
-the same accessibility checks as every other page."""
+neighbour's arrive on their own, choosing a facet narrows the list, and a result opens
+the page of its edition with every place that holds it. The pages pass the same
+accessibility checks as every other page."""
 
 from __future__ import annotations
 
@@ -135,4 +136,12 @@ async def test_results_stream_in_and_a_facet_narrows_them(
                 assert 0 < narrowed < everything
                 assert await page.locator('[data-facet="source"] a[aria-current="true"]').count()
                 await shots.take(page, "narrowed")
+                assert await accessibility_problems(page) == []
+
+                # Each result opens its edition's page: every place that holds it.
+                await page.locator(".result-title a").first.click()
+                await page.wait_for_url(re.compile(r"/edition/"))
+                libraries = await page.locator(".holdings tbody td:first-child").all_inner_texts()
+                assert "Slow Neighbour" in libraries
+                await shots.take(page, "edition")
                 assert await accessibility_problems(page) == []

@@ -40,8 +40,10 @@ class Gathered:
 
     @classmethod
     def of(cls, state: SessionState) -> Gathered:
+        """``state``'s records merged again, in the order the targets answered: editions
+        keep the keys (and so the links) they had while the search ran."""
         gathered = cls()
-        for name, result in state.results.items():
+        for name, result in sorted(state.results.items(), key=lambda item: item[1].updated_at):
             gathered.add(name, result.records)
         return gathered
 
@@ -98,11 +100,29 @@ def present(
     }
 
 
+def edition(
+    state: SessionState,
+    key: str,
+    *,
+    gathered: Gathered | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> dict[str, Any] | None:
+    """One edition of ``state``'s results, with every source record and holding; None when
+    there is no edition ``key``."""
+    clusters = (gathered or Gathered.of(state)).clusters()
+    found = next((cluster for cluster in clusters if cluster.key == key), None)
+    return None if found is None else _record(found, titles or {})
+
+
 def _record(cluster: Cluster, titles: Mapping[str, str]) -> dict[str, Any]:
     described = summary(cluster)
     sources = dict.fromkeys(source["source"] for source in described["sources"])
     return {
         **described,
+        "holdings": [
+            {**holding, "library": titles.get(holding["source"], holding["source"])}
+            for holding in described["holdings"]
+        ],
         "held_at": [titles.get(source, source) for source in sources],
         "score": round(cluster.score, 4),
     }

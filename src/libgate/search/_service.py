@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any
 
 from libgate.search._federation import Federation
-from libgate.search._present import Gathered, present
+from libgate.search._present import Gathered, edition, present
 from libgate.search._rank import Sort
 from libgate.search._sessions import SearchSessions, SessionState
 from libgate.search.query import STANDARD_CQL_INDEXES, Query, parse, to_cql
@@ -113,6 +113,14 @@ class SearchService:
         state = await self._sessions.load(session_id)
         return None if state is None else self.view(state, sort, selections, offset, limit)
 
+    async def edition(self, session_id: str, key: str) -> dict[str, Any] | None:
+        """One edition in a search's results, with every place that holds it; None for an
+        unknown search or edition."""
+        state = await self._sessions.load(session_id)
+        if state is None:
+            return None
+        return edition(state, key, gathered=self._gathered_for(state), titles=self._titles())
+
     def view(
         self,
         state: SessionState,
@@ -121,18 +129,25 @@ class SearchService:
         offset: int = 0,
         limit: int = 20,
     ) -> dict[str, Any]:
-        gathered = self._gathered.get(state.id)
-        answered = {name for name, result in state.results.items() if result.answered}
         return present(
             state,
-            gathered=gathered if gathered is not None and gathered.targets == answered else None,
-            titles={name: self._federation.title(name) for name in self._federation.names},
+            gathered=self._gathered_for(state),
+            titles=self._titles(),
             weights=self._federation.weights(),
             sort=sort,
             selections=selections,
             offset=offset,
             limit=limit,
         )
+
+    def _gathered_for(self, state: SessionState) -> Gathered | None:
+        """This instance's merge of the search, if it ran it and has what ``state`` has."""
+        gathered = self._gathered.get(state.id)
+        answered = {name for name, result in state.results.items() if result.answered}
+        return gathered if gathered is not None and gathered.targets == answered else None
+
+    def _titles(self) -> dict[str, str]:
+        return {name: self._federation.title(name) for name in self._federation.names}
 
     @property
     def max_wait_seconds(self) -> float:

@@ -173,6 +173,21 @@ async def results_fragment(request: Request) -> Response:
     return await _results(request, request.path_params["search_id"], "_search_results.html")
 
 
+async def edition_page(request: Request) -> Response:
+    """GET /search/{id}/edition/{key}: one edition, and every place that holds it."""
+    search_id = request.path_params["search_id"]
+    found = await _service(request).edition(search_id, request.path_params["key"])
+    if found is None:
+        return render(
+            request,
+            "error.html",
+            {"title": "Not found", "message": "This search has expired. Please search again."},
+            status=404,
+        )
+    back = f"/search/{search_id}?{urlencode(request.query_params.multi_items())}"
+    return render(request, "search_edition.html", {"edition": found, "back": back})
+
+
 async def _results(request: Request, search_id: str, template: str) -> Response:
     view = await _snapshot(request, search_id)
     if view is None:
@@ -228,6 +243,8 @@ def _links(request: Request, view: dict[str, Any]) -> dict[str, Any]:
         if offset > 0
         else None,
         "self": href(base),
+        "edition": f"/search/{view['id']}/edition/",
+        "query": urlencode(base),
         "fragment": f"/search/{view['id']}/results?{urlencode(base)}",
         "events": f"/api/search/{view['id']}/events?{urlencode(base)}",
     }
@@ -241,4 +258,5 @@ routes = [
     Route("/search", search_page, methods=["GET"]),
     Route("/search/{search_id}", results_page, methods=["GET"]),
     Route("/search/{search_id}/results", results_fragment, methods=["GET"]),
+    Route("/search/{search_id}/edition/{key}", edition_page, methods=["GET"]),
 ]
