@@ -16,7 +16,12 @@ def _set(text: str) -> frozenset[str]:
 
 # Entries kept per cache: the distinct values of several searches' results (a few MB).
 _CACHED = 1 << 15
-_ASCII_PUNCTUATION = str.maketrans(string.punctuation, " " * len(string.punctuation))
+# ASCII text (most catalogue text) folds in one pass over bytes: punctuation to spaces,
+# capitals to small letters; several times quicker than str.translate.
+_ASCII_FOLD = bytes.maketrans(
+    (string.punctuation + string.ascii_uppercase).encode(),
+    (" " * len(string.punctuation) + string.ascii_lowercase).encode(),
+)
 _NON_WORD = re.compile(r"[\W_]+")
 
 # One leading article is dropped, in English, French, German, Spanish and Italian ("l" and
@@ -68,7 +73,7 @@ def fold(text: str) -> str:
     """``text`` as space-separated words: compatibility-decomposed, accents dropped,
     case-folded, punctuation turned into spaces."""
     if text.isascii():
-        return " ".join(text.translate(_ASCII_PUNCTUATION).lower().split())
+        return " ".join(text.encode().translate(_ASCII_FOLD).decode().split())
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(_NON_WORD.sub(" ", bare.casefold()).split())
