@@ -26,8 +26,12 @@ def _open_index(path: Path) -> LocalIndex:
     try:
         return LocalIndex(path)
     except IndexUnusable as exc:
-        err.print(f"[red]Cannot use the catalogue index:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        raise _unusable(exc) from exc
+
+
+def _unusable(problem: IndexUnusable) -> typer.Exit:
+    err.print(f"[red]Cannot use the catalogue index:[/red] {escape(str(problem))}")
+    return typer.Exit(1)
 
 
 @catalogue_app.command("import")
@@ -44,12 +48,21 @@ def import_file(
     """Add the records in FILE to the catalogue; records already there (same 001) are
     replaced, so importing a file again is safe."""
     path = _index_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err.print(
+            f"[red]Cannot use the catalogue index:[/red] cannot make the folder "
+            f"{escape(str(path.parent))} ({escape(str(exc.strerror or exc))})"
+        )
+        raise typer.Exit(1) from exc
     index = _open_index(path)
     try:
         with console.status(f"Importing {file}..."):
             report = index.import_marc(file, replace_all=replace_all)
         total = index.count()
+    except IndexUnusable as exc:  # the file is made by the first import
+        raise _unusable(exc) from exc
     except NotMarc as exc:
         err.print(f"[red]Nothing imported:[/red] {escape(str(file))}: {escape(str(exc))}.")
         raise typer.Exit(1) from exc

@@ -106,3 +106,16 @@ def test_a_database_that_is_not_a_catalogue_index_is_left_alone(tmp_path: Path) 
     )
     assert refused.returncode == 1
     assert "Cannot use the catalogue index" in refused.stderr
+
+
+def test_an_index_where_none_can_be_made_is_a_plain_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    refused = catalogue(
+        tmp_path,
+        "import",
+        str(SAMPLE_CATALOGUE),
+        LIBGATE_SEARCH__LOCAL_INDEX=str(tmp_path / "a-file" / "catalogue.db"),
+    )
+    assert refused.returncode == 1
+    assert "Cannot use the catalogue index" in refused.stderr
+    assert "Traceback" not in refused.stderr
