@@ -37,6 +37,7 @@ from pymarc import MARCReader, MARCWriter
 
 from libgate.config import TargetSettings
 from libgate.demo import SAMPLE_CATALOGUE
+from libgate.gc_tuning import tune_garbage_collection
 from libgate.search import Federation, Gathered, SessionState, TargetState, present
 from libgate.search.query import STANDARD_CQL_INDEXES, parse
 from libgate.search.targets import SruTarget
@@ -205,6 +206,7 @@ def _rss_mb() -> float:
 
 
 async def run(args: argparse.Namespace, servers: list[ZebraServer]) -> dict[str, Any]:
+    tune_garbage_collection()  # as libgate serve does once started
     configured = _targets(servers, args.fetch)
     federation = Federation(configured)
     targets = [target for target, _ in configured.values()]

@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from libgate.background import every
 from libgate.config import Settings, load_settings
+from libgate.gc_tuning import tune_garbage_collection
 from libgate.observability import Metrics, ObservabilityMiddleware, setup_logging
 from libgate.services import Services, build_services
 from libgate.web import (
@@ -49,6 +50,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         running = services or await build_services(settings, migrate=False)
         _attach(app, running)
+        tune_garbage_collection()
         background = [
             asyncio.create_task(every(_SEAL_SECONDS, running.audit.seal, "audit sealing")),
             asyncio.create_task(

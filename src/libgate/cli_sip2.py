@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
+from libgate.gc_tuning import tune_garbage_collection
 from libgate.observability import setup_logging
 from libgate.patrons import normalise_card
 from libgate.patrons._sip2_check import check_lms
@@ -103,6 +104,7 @@ def serve(
             loop.add_signal_handler(signum, stop.set)
 
         def ready(bound: int) -> None:
+            tune_garbage_collection()
             console.print(f"SIP2 gateway listening on {host or settings.gateway.host}:{bound}")
 
         await run_gateway(
