@@ -155,17 +155,21 @@ class Merger:
         # What merging compares in each record -> the group of the first record with it.
         self._known: dict[tuple[object, ...], _Group] = {}
 
-    def add(self, records: Iterable[Record]) -> None:
-        """Merge ``records`` into the clusters found so far."""
+    def add(self, records: Iterable[Record]) -> list[Cluster]:
+        """Merge ``records`` into the clusters found so far; the clusters they joined or
+        made."""
+        touched: dict[int, Cluster] = {}
         for record in records:
-            self._add(record)
+            cluster = self._add(record)
+            touched[id(cluster)] = cluster
+        return list(touched.values())
 
     def clusters(self) -> list[Cluster]:
         """The clusters so far, in the order their first record arrived. Each is the same
         object from call to call, growing as records join it."""
         return [group.cluster for group in self._roots.values()]
 
-    def _add(self, record: Record) -> None:
+    def _add(self, record: Record) -> Cluster:
         signature = (
             record.title,
             record.subtitle,
@@ -181,8 +185,9 @@ class Merger:
         if known is not None:
             # A copy of a record already placed (another target, same cataloguing): it
             # belongs where that record went, and adds nothing to compare.
-            known.root().cluster.records.append(record)
-            return
+            cluster = known.root().cluster
+            cluster.records.append(record)
+            return cluster
         facts = _facts(record)
         self._seq += 1
         group = _Group(self._seq, record, facts)
@@ -194,6 +199,7 @@ class Merger:
         if group.seq == self._seq:  # a new edition: nothing took it in
             self._roots[group.seq] = group
             group.cluster.key = self._unique(_base_key(record, facts))
+        return group.cluster
 
     def _link(
         self,

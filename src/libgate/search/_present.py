@@ -27,8 +27,7 @@ class Gathered:
         self._documents = Documents()
 
     def add(self, target: str, records: Iterable[Record]) -> None:
-        self._merger.add(records)
-        for cluster in self._merger.clusters():
+        for cluster in self._merger.add(records):
             self._documents.of(cluster)
         self.targets.add(target)
 
