@@ -26,6 +26,7 @@ class BufferedAudit:
         self._max_pending = max_pending
         self._pending: list[dict[str, Any]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
 
     def add(self, event: str, **fields: Any) -> None:
         self._pending.append(audit_row(event, **fields))
@@ -45,17 +46,19 @@ class BufferedAudit:
             raise
 
     async def _write_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self._interval)
             try:
                 await self.flush()
             except Exception:
                 log.exception("audit entries not written yet; retrying")
 
     async def close(self) -> None:
+        """Write what is pending and stop. A batch being written is finished, not cut off:
+        cancelled half-way, its transaction could keep SQLite's write lock from the last."""
+        self._closing.set()
         if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+            await self._writer
             self._writer = None
         await self.flush()
