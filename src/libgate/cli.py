@@ -116,7 +116,8 @@ def demo(
                 console.print(f"Try a complete sign-in: [bold]{relying_party.start_link}[/bold]")
                 console.print(
                     "Search the sample catalogue (2,000 Library of Congress records): "
-                    f"[bold]{settings.issuer_url}/search?q=history[/bold]"
+                    f"[bold]{settings.issuer_url}/search?q=history[/bold]",
+                    soft_wrap=True,
                 )
                 application = create_app(settings, services=services, demo=relying_party)
                 server = uvicorn.Server(
