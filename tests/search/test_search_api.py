@@ -56,6 +56,9 @@ async def test_a_script_asks_and_waits_in_one_request(http: httpx.AsyncClient) -
     assert found["records"]
     [tarbell] = [r for r in found["records"] if r["title"].startswith("The life of Abraham")]
     assert {source["source"] for source in tarbell["sources"]} == {"local", "north"}
+    # Editions of one work share a key: folded title (no leading article) and author.
+    assert tarbell["work"].startswith("lifeofabrahamlincoln")
+    assert tarbell["work"].endswith("/tarbell")
     assert response.headers["cache-control"] == "no-store"
 
 

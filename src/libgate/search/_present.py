@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from libgate.search._facets import facets, narrow
-from libgate.search._merge import Merger
+from libgate.search._merge import Merger, work_key
 from libgate.search._model import Cluster, Record
 from libgate.search._rank import Documents, Sort, rank
 from libgate.search._sessions import SessionState
@@ -123,5 +123,6 @@ def _record(cluster: Cluster, titles: Mapping[str, str]) -> dict[str, Any]:
             for holding in described["holdings"]
         ],
         "held_at": [titles.get(source, source) for source in sources],
+        "work": work_key(cluster),  # the same for every edition of one work: to group them
         "score": round(cluster.score, 4),
     }
