@@ -178,25 +178,24 @@ async def edition_page(request: Request) -> Response:
     search_id = request.path_params["search_id"]
     found = await _service(request).edition(search_id, request.path_params["key"])
     if found is None:
-        return render(
-            request,
-            "error.html",
-            {"title": "Not found", "message": "This search has expired. Please search again."},
-            status=404,
-        )
+        return _expired(request)
     back = f"/search/{search_id}?{urlencode(request.query_params.multi_items())}"
     return render(request, "search_edition.html", {"edition": found, "back": back})
+
+
+def _expired(request: Request) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"title": "This search has expired", "message": "Please search again."},
+        status=404,
+    )
 
 
 async def _results(request: Request, search_id: str, template: str) -> Response:
     view = await _snapshot(request, search_id)
     if view is None:
-        return render(
-            request,
-            "error.html",
-            {"title": "This search has expired", "message": "Please search again."},
-            status=404,
-        )
+        return _expired(request)
     return render(
         request,
         template,

@@ -15,6 +15,28 @@ DEFAULT_MAX_BYTES = 20_000_000
 _CAUSES_LOOKED_AT = 10  # exceptions down the chain, looking for why a connection failed
 
 
+class HttpTarget:
+    """What every target reached over HTTP has: its settings, its title for messages, a
+    cap on the size of an answer, and its own client (connection pool)."""
+
+    def __init__(
+        self, name: str, settings: TargetSettings, *, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.title = settings.title or name
+        self.max_bytes = max_bytes
+        self._client = target_client(settings)
+
+    async def _get(self, url: str, params: dict[str, str] | None = None) -> tuple[int, bytes]:
+        return await get_capped(
+            self._client, url, params=params, max_bytes=self.max_bytes, title=self.title
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
 def target_client(settings: TargetSettings) -> httpx.AsyncClient:
     """The HTTP client (and connection pool) of one target: its credentials, its timeout,
     at most ``max_concurrent`` connections, a few redirects followed."""

@@ -10,45 +10,32 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from libgate.config import TargetSettings
 from libgate.search._model import FORMATS, Record, TargetAnswer, TargetError
 from libgate.search.query import Boolean, Query, Term
 from libgate.search.records import normalise_isbn, normalise_issn
-from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, get_capped, target_client
+from libgate.search.targets._http_limits import HttpTarget
 
 _TEMPLATE_PARAMETER = re.compile(r"\{(\w+)\??\}")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 
 
-class JsonTarget:
-    def __init__(
-        self, name: str, settings: TargetSettings, *, max_bytes: int = DEFAULT_MAX_BYTES
-    ) -> None:
-        self.name = name
-        self.settings = settings
-        self.title = settings.title or name
-        self._max_bytes = max_bytes
-        self._fields = settings.json_fields
-        self._client = target_client(settings)
-
+class JsonTarget(HttpTarget):
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         words, notes = plain_words(query)
         values = {"searchTerms": quote(words), "count": str(limit), "startIndex": "1"}
         url = _TEMPLATE_PARAMETER.sub(lambda m: values.get(m.group(1), ""), self.settings.url)
-        status, body = await get_capped(
-            self._client, url, max_bytes=self._max_bytes, title=self.title
-        )
+        status, body = await self._get(url)
         if status != 200:
             raise TargetError(f"{self.title} answered with HTTP status {status}")
         try:
             document = json.loads(body)
         except (ValueError, RecursionError):
             raise TargetError(f"{self.title} did not answer with valid JSON") from None
-        items = _at(document, self._fields.get("records", "records"))
+        items = _at(document, self.settings.json_fields.get("records", "records"))
         if not isinstance(items, list):
             raise TargetError(f"{self.title}'s answer has no list of records where expected")
         records = [self._record(item) for item in items[:limit] if isinstance(item, dict)]
-        hits = _at(document, self._fields.get("hits", ""))
+        hits = _at(document, self.settings.json_fields.get("hits", ""))
         return TargetAnswer(
             hits=hits if isinstance(hits, int) else len(records),
             records=tuple(record for record in records if record.title),
@@ -57,7 +44,7 @@ class JsonTarget:
 
     def _record(self, item: Mapping[str, Any]) -> Record:
         def texts(name: str) -> tuple[str, ...]:
-            return _texts(_at(item, self._fields.get(name, name)))
+            return _texts(_at(item, self.settings.json_fields.get(name, name)))
 
         def text(name: str) -> str:
             found = texts(name)
@@ -80,9 +67,6 @@ class JsonTarget:
             language=text("language"),
             subjects=texts("subjects"),
         )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 def plain_words(query: Query) -> tuple[str, tuple[str, ...]]:

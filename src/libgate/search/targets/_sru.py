@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from libgate.config import TargetSettings
 from libgate.search._model import Record, TargetAnswer, TargetError
 from libgate.search.query import Query, to_cql
 from libgate.search.records import (
@@ -20,7 +19,7 @@ from libgate.search.records import (
     record_from_dc,
     record_from_marcxml,
 )
-from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, get_capped, target_client
+from libgate.search.targets._http_limits import HttpTarget
 
 _RESPONSE_NAMESPACES = (
     "http://www.loc.gov/zing/srw/",  # SRU 1.1 and 1.2
@@ -42,18 +41,9 @@ class _Diagnostic:
         return f"{words}: {self.details}" if self.details else words
 
 
-class SruTarget:
+class SruTarget(HttpTarget):
     """Searches one SRU server. One HTTP client (and its connection pool) per target, with
     at most ``settings.max_concurrent`` connections; :meth:`aclose` releases it."""
-
-    def __init__(
-        self, name: str, settings: TargetSettings, *, max_bytes: int = DEFAULT_MAX_BYTES
-    ) -> None:
-        self.name = name
-        self.settings = settings
-        self.title = settings.title or name
-        self.max_bytes = max_bytes
-        self._client = target_client(settings)
 
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         """The hit count and up to ``limit`` records for ``query``, or TargetError."""
@@ -61,17 +51,16 @@ class SruTarget:
         timeout = self.settings.timeout_seconds
         try:
             async with asyncio.timeout(timeout):
-                status, body = await self._get(translation.text, min(limit, self.settings.records))
+                status, body = await self._search(
+                    translation.text, min(limit, self.settings.records)
+                )
         except TimeoutError:
             raise TargetError(f"{self.title} did not answer within {timeout:g} s") from None
         # Parsing and converting a large answer takes a while: not on the event loop.
         hits, records, notes = await asyncio.to_thread(self._read, status, body)
         return TargetAnswer(hits, records, (*translation.diagnostics, *notes))
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def _get(self, cql: str, maximum: int) -> tuple[int, bytes]:
+    async def _search(self, cql: str, maximum: int) -> tuple[int, bytes]:
         version = self.settings.sru_version
         params = {
             "version": version,
@@ -83,13 +72,7 @@ class SruTarget:
             # 2.0 renamed 1.x's recordPacking (and gave the old name another meaning).
             "recordXMLEscaping" if version == "2.0" else "recordPacking": "xml",
         }
-        return await get_capped(
-            self._client,
-            self.settings.url,
-            params=params,
-            max_bytes=self.max_bytes,
-            title=self.title,
-        )
+        return await self._get(self.settings.url, params)
 
     def _read(self, status: int, body: bytes) -> tuple[int, tuple[Record, ...], tuple[str, ...]]:
         root = self._sru_response(status, body)
