@@ -43,10 +43,6 @@ class SearchService:
         # (any instance can rebuild a view from the database), so views cost no re-merge.
         self._gathered: OrderedDict[str, Gathered] = OrderedDict()
 
-    @property
-    def targets(self) -> list[str]:
-        return self._federation.names
-
     async def start(self, text: str, targets: Collection[str] | None = None) -> str:
         """The id of a search for ``text`` (raises QuerySyntaxError): a new one, whose
         targets this instance now asks, or a recent identical one."""
