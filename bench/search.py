@@ -158,8 +158,6 @@ async def measure_queries(
         await bare(targets, word, fetch)
     for rep in range(reps):
         for word in QUERIES:
-            # Alternate the order so neither path always runs on a warmer machine.
-            runs: list[Callable[[], Awaitable[None]]] = []
 
             async def ours(word: str = word) -> None:
                 first, complete = await federated(federation, word)
@@ -171,7 +169,10 @@ async def measure_queries(
                 rows["bare_first"].append(first)
                 rows["bare_complete"].append(complete)
 
-            runs = [ours, floor] if rep % 2 == 0 else [floor, ours]
+            # Alternate the order so neither path always runs on a warmer machine.
+            runs: list[Callable[[], Awaitable[None]]] = (
+                [ours, floor] if rep % 2 == 0 else [floor, ours]
+            )
             for run in runs:
                 await run()
             rows["alone"].append(await slowest_alone(targets, word, fetch))

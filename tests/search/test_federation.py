@@ -207,10 +207,8 @@ async def test_facets_narrow_and_sorting_reorders(
     catalogues: tuple[SearchService, Database],
 ) -> None:
     service, _ = catalogues
-    search_id = await service.start("history")
-    await service.wait(search_id, 30)
-    everything = await service.snapshot(search_id, limit=1000)
-    assert everything is not None
+    everything = await search(service, "history", limit=1000)
+    search_id = everything["id"]
     decades = everything["facets"]["year"]
     assert decades
     chosen = decades[0]["value"]
@@ -235,8 +233,7 @@ async def test_expired_searches_are_purged(
     catalogues: tuple[SearchService, Database],
 ) -> None:
     service, database = catalogues
-    search_id = await service.start("history")
-    await service.wait(search_id, 30)
+    search_id = (await search(service, "history"))["id"]
     assert await service.purge_expired() == 0  # still within its time
     async with database.transaction() as connection:
         await connection.execute(
