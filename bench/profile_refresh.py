@@ -1,12 +1,14 @@
-"""Profile libgate's refresh-token grant under load with py-spy (sampling, no code change).
+"""Profile libgate under refresh-grant or sign-in-flow load with py-spy (sampling, no code change).
 
     .venv/bin/pip install py-spy        # not a project dependency
-    .venv/bin/python bench/profile_refresh.py [--seconds 20] [--concurrency 16]
+    .venv/bin/python bench/profile_refresh.py [--mode refresh|flow] [--seconds 20] \
+        [--concurrency 16]
 
 Starts ``libgate serve`` (1 worker) on a dedicated PostgreSQL database, drives refresh
-grants with bench/loadgen.mjs, samples the worker with py-spy while it does, and prints
-where the worker's CPU goes: by library area, by function (self and inclusive) and by
-libgate source line. The collapsed stacks are kept in bench/results/ for flame graphs.
+grants (or complete sign-in flows) with bench/loadgen.mjs, samples the worker with py-spy
+while it does, and prints where the worker's CPU goes: by library area, by function (self
+and inclusive) and by libgate source line. The collapsed stacks are kept in bench/results/
+for flame graphs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from harness import (
 
 # First match wins, looking from the leaf upwards: what part of the stack a sample is in.
 AREAS = [
+    ("PIN hash (argon2)", re.compile(r"argon2/|_pins\.py")),
     ("logging (JSON access log)", re.compile(r"logging/|observability\.py.*format|json/encoder")),
     ("JWT signing (joserfc + cryptography)", re.compile(r"joserfc/|cryptography/")),
     ("SQL compile / result (SQLAlchemy)", re.compile(r"sqlalchemy/")),
@@ -109,6 +112,7 @@ def summarise(stacks: list[tuple[list[str], int]], top: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("refresh", "flow"), default="refresh")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = BENCH / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
-    collapsed = out_dir / f"profile-refresh-{stamp}.txt"
+    collapsed = out_dir / f"profile-{args.mode}-{stamp}.txt"
     db_url = recreate_database(args.postgres, args.database)
     try:
         with tempfile.TemporaryDirectory(prefix="libgate-profile-") as tmp:
@@ -147,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                         "refresh_scope": "openid profile",
                         "accounts": [{"card": a.card, "pin": a.pin} for a in accounts],
                     }
-                    load.setup(spec, "refresh", args.concurrency)
+                    load.setup(spec, args.mode, args.concurrency)
                     load.run(2, 100_000)  # warm-up
                     result: dict[str, Any] = {}
                     runner = threading.Thread(
@@ -183,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         drop_database(args.postgres, args.database)
     print(
-        f"refresh load while sampled: {result.get('rate')}/s, p50 {result.get('p50_ms')} ms, "
+        f"{args.mode} load while sampled: {result.get('rate')}/s, p50 {result.get('p50_ms')} ms, "
         f"errors {result.get('errors')} (c={args.concurrency}, log level {args.log_level})"
     )
     print(summarise(parse_collapsed(collapsed), args.top))
