@@ -96,7 +96,7 @@ async def federated(federation: Federation, word: str) -> tuple[float, float]:
     query = parse(word)
     started = time.perf_counter()
     results: dict[str, TargetState] = {}
-    gathered = Gathered()
+    gathered = Gathered(query)
     first: float | None = None
     async for outcome in federation.search(query):
         results[outcome.target] = TargetState.from_outcome(outcome)

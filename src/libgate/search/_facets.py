@@ -3,10 +3,12 @@ target matched more records than it sent, and narrowing the results to chosen va
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import attrgetter
+from itertools import chain
+from operator import itemgetter
 
 from libgate.search._keys import fold, language_key, name_key
 from libgate.search._model import Cluster, Record
@@ -23,14 +25,6 @@ class FacetValue:
     value: str
     count: int
     estimate: bool = False
-
-
-@dataclass(slots=True)
-class _Tally:
-    shown: str
-    count: float = 0.0
-    estimate: bool = False
-    last: int = -1  # the last cluster counted: each counts once per value
 
 
 def _same(value: str) -> str:
@@ -78,79 +72,135 @@ def _values_of(record: Record) -> _Values:
     return _described(record.format, record.year, record.language, record.authors, record.subjects)
 
 
+@dataclass(frozen=True, slots=True)
+class _ClusterValues:
+    size: int  # the cluster's number of records when these were worked out
+    sources: tuple[str, ...]
+    values: dict[tuple[str, str], str]  # (facet, comparison key) -> the value as shown
+
+
+def _cluster_values(cluster: Cluster) -> _ClusterValues:
+    values: dict[tuple[str, str], str] = {}
+    for record in cluster.records:
+        for facet, key, shown in _values_of(record):
+            values.setdefault((facet, key), shown)
+    sources = tuple(dict.fromkeys(record.source for record in cluster.records))
+    return _ClusterValues(len(cluster.records), sources, values)
+
+
+class FacetValues:
+    """Each cluster's facet values, kept between countings of one search: worked out as
+    clusters grow while targets are still answering, so counting is all that is left."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, _ClusterValues] = {}
+
+    def of(self, cluster: Cluster) -> _ClusterValues:
+        built = self._built.get(cluster.key)
+        if built is None or built.size != len(cluster.records):
+            built = self._built[cluster.key] = _cluster_values(cluster)
+        return built
+
+
 def facets(
     clusters: list[Cluster],
     *,
     hits_by_source: Mapping[str, int],
     fetched_by_source: Mapping[str, int],
+    values: FacetValues | None = None,
 ) -> dict[str, list[FacetValue]]:
     """Counts per facet value over ``clusters``. A cluster found only at sources that sent
     a sample of their hits stands for hits/fetched clusters (the smallest such ratio among
-    its sources: whatever a complete source sent is counted as it is)."""
+    its sources: whatever a complete source sent is counted as it is). ``values``: the
+    search's own, to reuse what was worked out before."""
     scale = {
         source: hits / fetched_by_source[source]
         for source, hits in hits_by_source.items()
         if fetched_by_source.get(source, 0) and hits > fetched_by_source[source]
     }
-    tables: dict[str, dict[str, _Tally]] = {facet: {} for facet in FACETS}
-    sources = tables["source"]
-    for n, cluster in enumerate(clusters):
-        share = min(scale.get(record.source, 1.0) for record in cluster.records)
-        for record in cluster.records:
-            _count(sources, record.source, record.source, n, scale.get(record.source, 1.0))
-            for facet, key, shown in _values_of(record):
-                _count(tables[facet], key, shown, n, share)
+    cache = values or FacetValues()
+    described = [cache.of(cluster) for cluster in clusters]
+    counts, estimated = _counted(described, scale)
+    # Each value is shown as written in the first cluster (in rank order) to have it.
+    shown: dict[tuple[str, str], str] = {}
+    for found in reversed(described):
+        shown.update(found.values)
     for source, hits in hits_by_source.items():
         # A target that matched records but sent none is still a place to look.
-        if hits and not fetched_by_source.get(source):
-            sources.setdefault(source, _Tally(source, hits, estimate=True))
+        key = ("source", source)
+        if hits and not fetched_by_source.get(source) and key not in counts:
+            counts[key] = hits
+            estimated.add(key)
+    tables: dict[str, list[_Tally]] = {facet: [] for facet in FACETS}
+    for key, count in counts.items():
+        tables[key[0]].append((shown.get(key, key[1]), count, key in estimated))
     return {facet: _ordered(facet, table) for facet, table in tables.items()}
 
 
-def _count(table: dict[str, _Tally], key: str, shown: str, cluster: int, weight: float) -> None:
-    tally = table.get(key)
-    if tally is None:
-        tally = table[key] = _Tally(shown)
-    if tally.last != cluster:
-        tally.last = cluster
-        tally.count += weight
-        tally.estimate = tally.estimate or weight > 1.0
+def _counted(
+    described: list[_ClusterValues], scale: Mapping[str, float]
+) -> tuple[dict[tuple[str, str], float], set[tuple[str, str]]]:
+    """How many clusters have each (facet, key), scaled; and which counts are estimates."""
+    # Clusters grouped by the share each stands for (as many shares as there are sources
+    # that sent samples, at most), so that the counting itself is done by Counter, in C.
+    by_share: dict[float, list[_ClusterValues]] = defaultdict(list)
+    for found in described:
+        by_share[min(scale.get(s, 1.0) for s in found.sources) if scale else 1.0].append(found)
+    counts: dict[tuple[str, str], float] = {}
+    estimated: set[tuple[str, str]] = set()
+    for share, group in by_share.items():
+        tally = Counter(chain.from_iterable(found.values for found in group))
+        for key, number in tally.items():
+            counts[key] = counts.get(key, 0.0) + number * share
+        if share > 1.0:
+            estimated.update(tally)
+    for source, number in Counter(chain.from_iterable(f.sources for f in described)).items():
+        counts[("source", source)] = number * scale.get(source, 1.0)
+        if source in scale:
+            estimated.add(("source", source))
+    return counts, estimated
 
 
-def _ordered(facet: str, table: dict[str, _Tally]) -> list[FacetValue]:
-    # Two stable sorts on attributes rather than one on built tuples: facets of a large
-    # result have thousands of authors and subjects, of which twenty are shown.
-    tallies = sorted(table.values(), key=attrgetter("shown"))
+_Tally = tuple[str, float, bool]  # value as shown, count, estimate
+
+
+def _ordered(facet: str, table: list[_Tally]) -> list[FacetValue]:
+    # Two stable sorts on one item each rather than one on built tuples: facets of a
+    # large result have thousands of authors and subjects, of which twenty are shown.
+    table.sort(key=itemgetter(0))
     if facet == "year":
         # Newest decade first; "before 1900" sorts after every decade.
-        tallies.reverse()
-        tallies.sort(key=lambda t: not t.shown[0].isdigit())
+        table.reverse()
+        table.sort(key=lambda tally: not tally[0][0].isdigit())
     else:
-        tallies.sort(key=attrgetter("count"), reverse=True)
-    shown = tallies[: _TOP[facet]] if facet in _TOP else tallies
-    return [FacetValue(t.shown, round(t.count), t.estimate) for t in shown]
+        table.sort(key=itemgetter(1), reverse=True)
+    shown = table[: _TOP[facet]] if facet in _TOP else table
+    return [FacetValue(value, round(count), estimate) for value, count, estimate in shown]
 
 
-def narrow(clusters: list[Cluster], selections: Mapping[str, Collection[str]]) -> list[Cluster]:
+def narrow(
+    clusters: list[Cluster],
+    selections: Mapping[str, Collection[str]],
+    values: FacetValues | None = None,
+) -> list[Cluster]:
     """The clusters having, for every facet in ``selections``, one of its chosen values
-    (a facet with nothing chosen does not narrow). Raises ValueError for an unknown facet."""
+    (a facet with nothing chosen does not narrow). Raises ValueError for an unknown facet.
+    ``values``: the search's own, to reuse what was worked out before."""
     wanted: dict[str, set[str]] = {}
     for facet, chosen in selections.items():
         if facet not in _KEYS:
             raise ValueError(f"unknown facet {facet!r}; the facets are {', '.join(FACETS)}")
         if chosen:
             wanted[facet] = {_KEYS[facet](value) for value in chosen}
-    if not wanted:
-        return list(clusters)
-    kept = []
-    for cluster in clusters:
-        keys: dict[str, set[str]] = {facet: set() for facet in wanted}
-        for record in cluster.records:
-            if "source" in keys:
-                keys["source"].add(record.source)
-            for facet, key, _ in _values_of(record):
-                if facet in keys:
-                    keys[facet].add(key)
-        if all(not chosen.isdisjoint(keys[facet]) for facet, chosen in wanted.items()):
-            kept.append(cluster)
-    return kept
+    described = values or FacetValues()
+    return [
+        cluster
+        for cluster in clusters
+        if all(_has(described.of(cluster), facet, keys) for facet, keys in wanted.items())
+    ]
+
+
+def _has(found: _ClusterValues, facet: str, keys: set[str]) -> bool:
+    if facet == "source":
+        return not keys.isdisjoint(found.sources)
+    return any((facet, key) in found.values for key in keys)

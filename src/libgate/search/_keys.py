@@ -85,15 +85,13 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=_CACHED)
-def tokens(text: str) -> tuple[str, ...]:
-    """The folded words of ``text``, remembered: for text seen again and again."""
-    return tuple(fold(text).split())
-
-
-@lru_cache(maxsize=_CACHED)
 def title_key(title: str) -> str:
     """The folded title without one leading article (kept when it is the whole title)."""
-    folded = fold(title)
+    return without_article(fold(title))
+
+
+def without_article(folded: str) -> str:
+    """A folded title without one leading article (kept when it is the whole title)."""
     article, _, rest = folded.partition(" ")
     return rest if rest and article in _ARTICLES else folded
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from libgate.search._facets import facets, narrow
+from libgate.search._facets import FacetValues, facets, narrow
 from libgate.search._merge import Merger, work_key
 from libgate.search._model import Cluster, Record
-from libgate.search._rank import Documents, Sort, rank
+from libgate.search._rank import Ranking, Sort
 from libgate.search._sessions import SessionState
 from libgate.search._summary import summary
 from libgate.search.query import Query, parse
@@ -18,30 +18,30 @@ SORTS: tuple[Sort, ...] = ("relevance", "year", "title")
 
 
 class Gathered:
-    """A search's records merged as each target's arrive, and the per-edition work the
-    ranking needs done then too: what is left when the last target answers is the scoring."""
+    """A search's records merged as each target's arrive, and the per-edition work that
+    ranking and facets need done then too: when the last target answers, what is left is
+    scoring and counting."""
 
-    def __init__(self) -> None:
+    def __init__(self, query: Query) -> None:
         self.targets: set[str] = set()
         self._merger = Merger()
-        self._documents = Documents()
+        self.ranking = Ranking(query)
+        self.facet_values = FacetValues()
 
     def add(self, target: str, records: Iterable[Record]) -> None:
         for cluster in self._merger.add(records):
-            self._documents.of(cluster)
+            self.ranking.of(cluster)
+            self.facet_values.of(cluster)
         self.targets.add(target)
 
     def clusters(self) -> list[Cluster]:
         return self._merger.clusters()
 
-    def rank(self, query: Query, weights: Mapping[str, float] | None, sort: Sort) -> list[Cluster]:
-        return rank(self.clusters(), query, weights=weights, sort=sort, documents=self._documents)
-
     @classmethod
     def of(cls, state: SessionState) -> Gathered:
         """``state``'s records merged again, in the order the targets answered: editions
         keep the keys (and so the links) they had while the search ran."""
-        gathered = cls()
+        gathered = cls(parse(state.query))
         for name, result in sorted(state.results.items(), key=lambda item: item[1].updated_at):
             gathered.add(name, result.records)
         return gathered
@@ -60,13 +60,15 @@ def present(
 ) -> dict[str, Any]:
     """The view of ``state``; ``gathered``: its records already merged (by whoever followed
     the targets as they answered), else they are merged here."""
-    ranked = (gathered or Gathered.of(state)).rank(parse(state.query), weights, sort)
+    merged = gathered or Gathered.of(state)
+    ranked = merged.ranking.rank(merged.clusters(), weights=weights, sort=sort)
     counted = facets(
         ranked,
         hits_by_source={name: result.hits for name, result in state.results.items()},
         fetched_by_source={name: len(result.records) for name, result in state.results.items()},
+        values=merged.facet_values,
     )
-    shown = narrow(ranked, selections) if selections else ranked
+    shown = narrow(ranked, selections, merged.facet_values) if selections else ranked
     return {
         "id": state.id,
         "query": state.query,

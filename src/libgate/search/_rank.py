@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Literal
 
-from libgate.search._keys import name_key, title_key, tokens, words
+from libgate.search._keys import fold, name_key, title_key, without_article, words
 from libgate.search._model import Cluster
 from libgate.search.query import Query, terms
 from libgate.search.records import normalise_isbn
 
 Sort = Literal["relevance", "year", "title"]
 
-_FIELDS = ("title", "author", "subject", "other")
-_FIELD_WEIGHTS = {"title": 3.0, "author": 2.0, "subject": 1.5, "other": 1.0}
+# A cluster's fields, by index: title, author, subject, other; and a word's weight in each.
+_FIELD_WEIGHTS = (3.0, 2.0, 1.5, 1.0)
 # Which of a cluster's fields each query field searches.
 _SEARCHED = {
     "any": (0, 1, 2, 3),
@@ -37,23 +39,135 @@ def rank(
     *,
     weights: Mapping[str, float] | None = None,
     sort: Sort = "relevance",
-    documents: Documents | None = None,
 ) -> list[Cluster]:
     """``clusters`` sorted, each with its ``score`` set. ``weights``: per source (target
     name), default 1. ``year`` sorts newest first, unknown years last, then by score;
-    ``title`` by folded title, then by score. ``documents``: the search's own, to reuse
-    what earlier rankings built."""
-    _score(clusters, query, weights or {}, documents or Documents())
-    if sort == "year":
-        return sorted(clusters, key=_by_year)
-    if sort == "title":
-        return sorted(clusters, key=lambda c: (_sort_title(c), -c.score, c.key))
-    return sorted(clusters, key=lambda c: (-c.score, _sort_title(c), c.key))
+    ``title`` by folded title, then by score."""
+    return Ranking(query).rank(clusters, weights=weights, sort=sort)
 
 
-def _by_year(cluster: Cluster) -> tuple[bool, int, float, str]:
-    year = max((r.year for r in cluster.records if r.year is not None), default=None)
-    return (year is None, -(year or 0), -cluster.score, cluster.key)
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What ranking needs of one cluster, for one query."""
+
+    size: int  # the cluster's number of records when these were worked out
+    lengths: tuple[int, ...]  # words per field
+    found: tuple[tuple[tuple[int, int], ...], ...]  # per query term: (field, occurrences)
+    exact_title: bool
+    sources: frozenset[str]
+    spread_boost: float  # for being found at several sources
+    sort_title: str
+    year: int | None  # the newest
+
+
+class Ranking:
+    """One search's ranking. What it needs of each cluster is worked out when the cluster
+    grows, while other targets are still answering, so that ranking the whole result when
+    the last one answers is arithmetic."""
+
+    def __init__(self, query: Query) -> None:
+        self._terms, self._exact = _query_terms(query)
+        self._facts: dict[str, _Facts] = {}
+
+    def of(self, cluster: Cluster) -> _Facts:
+        facts = self._facts.get(cluster.key)
+        if facts is None or facts.size != len(cluster.records):
+            facts = self._facts[cluster.key] = self._work_out(cluster)
+        return facts
+
+    def rank(
+        self,
+        clusters: list[Cluster],
+        *,
+        weights: Mapping[str, float] | None = None,
+        sort: Sort = "relevance",
+    ) -> list[Cluster]:
+        """As :func:`rank`, for this ranking's query."""
+        facts = [self.of(cluster) for cluster in clusters]
+        self._score(clusters, facts, weights or {})
+        order: list[tuple[object, ...]]
+        pairs = list(zip(clusters, facts, strict=True))
+        if sort == "year":
+            order = [(f.year is None, -(f.year or 0), -c.score, c.key) for c, f in pairs]
+        elif sort == "title":
+            order = [(f.sort_title, -c.score, c.key) for c, f in pairs]
+        else:
+            order = [(-c.score, f.sort_title, c.key) for c, f in pairs]
+        ordered = sorted(zip(order, clusters, strict=True), key=itemgetter(0))
+        return [cluster for _, cluster in ordered]
+
+    def _work_out(self, cluster: Cluster) -> _Facts:
+        # One pass over the records, without generators: most clusters have one or two
+        # records, and this runs for each of them as it grows.
+        distinct: tuple[dict[str, None], ...] = ({}, {}, {}, {})
+        titles, authors, subjects, other = distinct
+        sources: set[str] = set()
+        year: int | None = None
+        sort_title = ""
+        exact = False
+        for record in cluster.records:
+            sources.add(record.source)
+            if record.year is not None and (year is None or record.year > year):
+                year = record.year
+            if record.title:
+                key = title_key(record.title)
+                sort_title = sort_title or key
+                exact = exact or key == self._exact
+            titles[fold(f"{record.title} {record.subtitle}")] = None
+            for name in record.authors:
+                authors[name_key(name)] = None
+            for subject in record.subjects:
+                subjects[fold(subject)] = None
+            other[fold(f"{record.publisher} {record.edition}")] = None
+            for isbn in record.isbns:
+                other[isbn] = None
+        if self._exact and not exact:  # the title with its subtitle, then
+            exact = any(without_article(title) == self._exact for title in titles)
+        fields = tuple([value.split() for value in values] for values in distinct)
+        return _Facts(
+            size=len(cluster.records),
+            lengths=tuple([sum(map(len, values)) for values in fields]),
+            found=tuple([_occurrences(fields, searched, word) for searched, word in self._terms]),
+            exact_title=exact,
+            sources=frozenset(sources),
+            spread_boost=1 + _SOURCES_BOOST * math.log(len(sources)),
+            sort_title=sort_title,
+            year=year,
+        )
+
+    def _score(
+        self, clusters: list[Cluster], facts: list[_Facts], weights: Mapping[str, float]
+    ) -> None:
+        count = len(facts) or 1
+        averages = [
+            (sum(f.lengths[field] for f in facts) / count) or 1.0
+            for field in range(len(_FIELD_WEIGHTS))
+        ]
+        # Per cluster, per query term: the field-weighted, length-normalised frequency.
+        frequencies: list[list[float]] = []
+        matching = [0] * len(self._terms)
+        for fact in facts:
+            row = []
+            for i, occurrences in enumerate(fact.found):
+                tf = 0.0
+                for field, found in occurrences:
+                    norm = 1 - _B + _B * fact.lengths[field] / averages[field]
+                    tf += _FIELD_WEIGHTS[field] * found / norm
+                if tf:
+                    matching[i] += 1
+                row.append(tf)
+            frequencies.append(row)
+        idfs = [math.log(1 + (count - n + 0.5) / (n + 0.5)) for n in matching]
+        for cluster, fact, row in zip(clusters, facts, frequencies, strict=True):
+            score = sum(
+                idf * tf * (_K1 + 1) / (tf + _K1) for idf, tf in zip(idfs, row, strict=True) if tf
+            )
+            if score and fact.exact_title:
+                score *= 1 + _EXACT_TITLE_BOOST
+            score *= fact.spread_boost
+            if weights:
+                score *= max(weights.get(source, 1.0) for source in fact.sources)
+            cluster.score = score
 
 
 def _query_terms(query: Query) -> tuple[list[tuple[tuple[int, ...], str]], str]:
@@ -74,95 +188,16 @@ def _query_terms(query: Query) -> tuple[list[tuple[tuple[int, ...], str]], str]:
 
 
 # Per field (title, author, subject, other): the words of each distinct value in it.
-_Document = tuple[list[tuple[str, ...]], ...]
+_Fields = tuple[list[list[str]], ...]
 
 
-def _document(cluster: Cluster) -> _Document:
-    document: _Document = ([], [], [], [])
-    titles, authors, subjects, other = document
-    seen: list[tuple[object, ...]] = []
-    for record in cluster.records:
-        content = (record.title, record.subtitle, record.authors, record.subjects, record.isbns)
-        if content in seen:  # the same record from another target
-            continue
-        seen.append(content)
-        _put(titles, tokens(f"{record.title} {record.subtitle}"))
-        for name in record.authors:
-            _put(authors, tokens(name_key(name)))
-        for subject in record.subjects:
-            _put(subjects, tokens(subject))
-        _put(other, tokens(f"{record.publisher} {record.edition}"))
-        _put(other, record.isbns)
-    return document
-
-
-def _put(values: list[tuple[str, ...]], words: tuple[str, ...]) -> None:
-    if words and words not in values:
-        values.append(words)
-
-
-class Documents:
-    """Each cluster's words by field, kept between rankings of one search: built while the
-    targets are still answering, so the ranking at the end only scores."""
-
-    def __init__(self) -> None:
-        self._built: dict[str, tuple[int, _Document]] = {}
-
-    def of(self, cluster: Cluster) -> _Document:
-        built = self._built.get(cluster.key)
-        if built is None or built[0] != len(cluster.records):
-            built = (len(cluster.records), _document(cluster))
-            self._built[cluster.key] = built
-        return built[1]
-
-
-def _score(
-    clusters: list[Cluster], query: Query, weights: Mapping[str, float], built: Documents
-) -> None:
-    query_terms, exact = _query_terms(query)
-    documents = [built.of(cluster) for cluster in clusters]
-    lengths = [[sum(map(len, field)) for field in document] for document in documents]
-    count = len(documents) or 1
-    averages = [(sum(row[f] for row in lengths) / count) or 1.0 for f in range(len(_FIELDS))]
-    field_weights = [_FIELD_WEIGHTS[name] for name in _FIELDS]
-    # Per document, per query term: the field-weighted, length-normalised frequency.
-    frequencies: list[list[float]] = []
-    matching = [0] * len(query_terms)
-    for document, length in zip(documents, lengths, strict=True):
-        row = []
-        for i, (fields, word) in enumerate(query_terms):
-            tf = 0.0
-            for f in fields:
-                found = 0
-                for values in document[f]:
-                    if word in values:
-                        found += values.count(word)
-                if found:
-                    norm = 1 - _B + _B * length[f] / averages[f]
-                    tf += field_weights[f] * found / norm
-            if tf:
-                matching[i] += 1
-            row.append(tf)
-        frequencies.append(row)
-    idfs = [math.log(1 + (count - n + 0.5) / (n + 0.5)) for n in matching]
-    for cluster, row in zip(clusters, frequencies, strict=True):
-        score = sum(
-            idf * tf * (_K1 + 1) / (tf + _K1) for idf, tf in zip(idfs, row, strict=True) if tf
-        )
-        if score and exact and _title_is(cluster, exact):
-            score *= 1 + _EXACT_TITLE_BOOST
-        sources = {record.source for record in cluster.records}
-        score *= 1 + _SOURCES_BOOST * math.log(len(sources))
-        score *= max(weights.get(source, 1.0) for source in sources)
-        cluster.score = score
-
-
-def _title_is(cluster: Cluster, exact: str) -> bool:
-    return any(
-        title_key(record.title) == exact or title_key(f"{record.title} {record.subtitle}") == exact
-        for record in cluster.records
-    )
-
-
-def _sort_title(cluster: Cluster) -> str:
-    return next((title_key(r.title) for r in cluster.records if r.title), "")
+def _occurrences(
+    fields: _Fields, searched: tuple[int, ...], word: str
+) -> tuple[tuple[int, int], ...]:
+    """(field, times) for each of the ``searched`` fields in which ``word`` occurs."""
+    found = []
+    for field in searched:
+        times = sum([words.count(word) for words in fields[field]])
+        if times:
+            found.append((field, times))
+    return tuple(found)

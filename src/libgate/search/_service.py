@@ -73,7 +73,7 @@ class SearchService:
         try:
             await self._sessions.working(session_id)
             self._announce(session_id)
-            gathered = self._gathered[session_id] = Gathered()
+            gathered = self._gathered[session_id] = Gathered(query)
             while len(self._gathered) > _GATHERED_KEPT:
                 self._gathered.popitem(last=False)
             async with asyncio.timeout(self._max_wait):
