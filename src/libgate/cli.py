@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from rich.table import Table
 
+from libgate.cli_audit import audit_app
 from libgate.cli_catalogue import catalogue_app
 from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
 from libgate.cli_sip2 import sip2_app
@@ -28,7 +29,6 @@ clients_app = typer.Typer(
     help="Services that sign residents in (OpenID relying parties).", no_args_is_help=True
 )
 keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
-audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 lockouts_app = typer.Typer(
     help="Cards and addresses locked out after wrong PINs.", no_args_is_help=True
 )
@@ -251,19 +251,6 @@ def keys_rotate(config: ConfigOption = None) -> None:
         f"New signing keys are active. {len(retired)} old key(s) stay published for "
         f"{settings.tokens.key_overlap_seconds} seconds."
     )
-
-
-@audit_app.command("verify")
-def audit_verify(config: ConfigOption = None) -> None:
-    """Check the hash chain; exit 1 naming the first broken entry."""
-    count, broken = with_services(config, lambda s: s.audit.verify())
-    if broken is not None:
-        err.print(
-            f"[red]Audit trail broken at entry {broken.seq}:[/red] {broken.reason} "
-            f"({count} entries before it are intact)."
-        )
-        raise typer.Exit(1)
-    console.print(f"Audit trail intact: {count} entries.")
 
 
 @lockouts_app.command("list")

@@ -11,16 +11,7 @@ from libgate.services import Services
 from libgate.testing.processes import libgate_env
 from tests.conftest import Resident, write_patrons_csv
 from tests.support import pins
-
-
-def libgate(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "libgate", *args],
-        env={**libgate_env(database_url, "http://libgate.test"), "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.support.cli import libgate
 
 
 async def test_clients_add_prints_the_client_and_its_secret_once_as_json(

@@ -4,13 +4,12 @@ intact chain and names the first broken entry after any row is edited or deleted
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from sqlalchemy import delete, func, select, update
 
 from libgate.db.tables import audit_log
 from libgate.services import Services
-from libgate.testing.processes import libgate_env
+from tests.support.cli import libgate
 
 
 async def _write_entries(services: Services, count: int) -> None:
@@ -24,13 +23,7 @@ async def _write_entries(services: Services, count: int) -> None:
 
 
 def _verify(database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "libgate", "audit", "verify"],
-        env=libgate_env(database_url, "http://libgate.test"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return libgate(database_url, "audit", "verify")
 
 
 async def test_verify_passes_on_an_intact_chain(services: Services, database_url: str) -> None:

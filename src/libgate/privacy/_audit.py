@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -7,12 +8,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.db import Database, Unit, as_unit
 from libgate.db.tables import audit_head, audit_log
+from libgate.privacy._audit_filter import AuditFilter
 
 GENESIS = "0" * 64
 _HEAD_ID = 1
@@ -20,6 +22,12 @@ _APPEND = insert(audit_log)  # built once: appends are on every request's path
 _BATCH = 5000
 # Words that must never be written into the audit trail, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = frozenset({"pin", "password", "secret", "client_secret", "code"})
+_EVERY_ENTRY = AuditFilter()
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    """How an entry's detail is stored and hashed: one canonical JSON text."""
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,49 @@ class AuditEntry:
     def detail(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.detail_text)
         return parsed
+
+    @property
+    def sealed(self) -> bool:
+        """Chained yet: entries are sealed about a second after they are written."""
+        return self.hash is not None
+
+    @property
+    def when(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.at, dt.UTC)
+
+    def as_record(self) -> dict[str, Any]:
+        """The entry for export as JSON: everything its hash covers (``at`` exactly as
+        stored), so that a copy can be checked against the chain; ``time`` is for people."""
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "sealed": self.sealed,
+            "at": self.at,
+            "time": self.when.isoformat(timespec="seconds"),
+            "event": self.event,
+            "patron_ref": self.patron_ref,
+            "client_id": self.client_id,
+            "ip": self.ip,
+            "detail": self.detail,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> AuditEntry:
+        """An entry read back from :meth:`as_record`, to check an export's hashes."""
+        return cls(
+            id=record["id"],
+            seq=record["seq"],
+            at=record["at"],
+            event=record["event"],
+            patron_ref=record["patron_ref"],
+            client_id=record["client_id"],
+            ip=record["ip"],
+            detail_text=_detail_text(record["detail"]),
+            prev_hash=record["prev_hash"],
+            hash=record["hash"],
+        )
 
     def expected_hash(self, seq: int, prev_hash: str) -> str:
         """The hash this entry holds when sealed at ``seq`` after an entry hashing to
@@ -100,7 +151,7 @@ def audit_row(
         "patron_ref": patron_ref,
         "client_id": client_id,
         "ip": ip,
-        "detail": json.dumps(detail, sort_keys=True, separators=(",", ":")),
+        "detail": _detail_text(detail),
     }
 
 
@@ -207,18 +258,47 @@ class AuditTrail:
             return None
         return (await connection.execute(query)).first()
 
-    async def entries(self) -> AsyncIterator[AuditEntry]:
-        """Every entry in the order it was written, sealed or not yet."""
-        async for entry in self._walk(audit_log.c.id):
+    async def entries(self, selection: AuditFilter = _EVERY_ENTRY) -> AsyncIterator[AuditEntry]:
+        """The entries ``selection`` matches (every entry by default) in the order they were
+        written, sealed or not yet. Read in batches, so a long trail is never all in memory."""
+        conditions = selection.conditions()
+        after = 0
+        if selection.newest is not None:
+            after = await self._id_before_newest(conditions, selection.newest)
+        read = 0
+        async for entry in self._walk(audit_log.c.id, *conditions, after=after):
+            if read == selection.newest:  # never when None
+                return  # entries written since the walk began are newer than the newest N
+            read += 1
             yield entry
 
-    async def _walk(self, order: Any) -> AsyncIterator[AuditEntry]:
-        last = 0
+    async def _id_before_newest(self, conditions: list[ColumnElement[bool]], newest: int) -> int:
+        """The id to read after to get the ``newest`` matching entries (0: fewer match)."""
+        oldest_wanted = (
+            select(audit_log.c.id)
+            .where(*conditions)
+            .order_by(audit_log.c.id.desc())
+            .offset(newest - 1)
+            .limit(1)
+        )
+        async with self._database.read() as connection:
+            found: int | None = await connection.scalar(oldest_wanted)
+        return 0 if found is None else found - 1
+
+    async def _walk(
+        self, order: Any, *conditions: ColumnElement[bool], after: int = 0
+    ) -> AsyncIterator[AuditEntry]:
+        """Entries in ``order`` (a unique column) from just after ``after``, one batch per
+        short read, so no transaction stays open while the caller works through them."""
+        last = after
         while True:
             async with self._database.read() as connection:
                 rows = (
                     await connection.execute(
-                        select(audit_log).where(order > last).order_by(order).limit(_BATCH)
+                        select(audit_log)
+                        .where(order > last, *conditions)
+                        .order_by(order)
+                        .limit(_BATCH)
                     )
                 ).all()
             if not rows:
