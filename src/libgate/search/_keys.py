@@ -108,7 +108,13 @@ def author_key(name: str) -> str:
 @lru_cache(maxsize=_CACHED)
 def title_words(title: str, subtitle: str) -> frozenset[str]:
     """The distinct folded words of a title and subtitle."""
-    return frozenset(fold(f"{title} {subtitle}").split())
+    return frozenset(full_title(title, subtitle).split())
+
+
+def full_title(title: str, subtitle: str) -> str:
+    """A title and its subtitle, folded. (The title alone when there is no subtitle: its
+    fold is then the one already made for the title's own key.)"""
+    return fold(f"{title} {subtitle}" if subtitle else title)
 
 
 @lru_cache(maxsize=_CACHED)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Literal
 
-from libgate.search._keys import fold, name_key, title_key, without_article, words
+from libgate.search._keys import fold, full_title, name_key, title_key, without_article, words
 from libgate.search._model import Cluster
 from libgate.search.query import Query, terms
 from libgate.search.records import normalise_isbn
@@ -113,12 +113,14 @@ class Ranking:
                 key = title_key(record.title)
                 sort_title = sort_title or key
                 exact = exact or key == self._exact
-            titles[fold(f"{record.title} {record.subtitle}")] = None
+            titles[full_title(record.title, record.subtitle)] = None
             for name in record.authors:
                 authors[name_key(name)] = None
             for subject in record.subjects:
                 subjects[fold(subject)] = None
-            other[fold(f"{record.publisher} {record.edition}")] = None
+            # Folded apart, as the merge folds them (so each fold is made once).
+            other[fold(record.publisher)] = None
+            other[fold(record.edition)] = None
             for isbn in record.isbns:
                 other[isbn] = None
         if self._exact and not exact:  # the title with its subtitle, then
