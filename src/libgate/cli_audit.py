@@ -127,9 +127,9 @@ def _utc_time(option: str, value: str) -> float:
 
 
 def _patron_refs(pseudonyms: Pseudonyms, card: str) -> frozenset[str]:
-    """The references the trail may hold for a card. Sign-in and the OpenID provider
-    normalise the card first (no spaces or dashes, upper case); the SIP2 gateway records it
-    as the kiosk sent it; so both spellings are looked up."""
+    """The references the trail may hold for a card: of the card normalised (no spaces or
+    dashes, upper case), as every part of libgate now records it, and as typed, as the
+    SIP2 gateway recorded what a kiosk sent before it normalised cards too."""
     return frozenset(pseudonyms.patron_ref(form) for form in {normalise_card(card), card.strip()})
 
 

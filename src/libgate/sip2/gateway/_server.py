@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from libgate.config import GatewaySettings, VendorPolicy
+from libgate.patrons import normalise_card
 from libgate.privacy import BufferedAudit, Pseudonyms
 from libgate.sip2._codec import Message, decode, encode
 from libgate.sip2._connection import LmsError, LmsUnavailable
@@ -229,7 +230,8 @@ class Gateway:
         fields_released: list[str],
         **detail: object,
     ) -> None:
-        card = request.get("AA")
+        # Normalised as sign-in does, so that a resident has one reference in the trail.
+        card = normalise_card(request.get("AA") or "")
         self._audit.add(
             "sip2.exchange",
             patron_ref=self._pseudonyms.patron_ref(card) if card else None,
