@@ -100,6 +100,7 @@ async def build_services(
         pseudonyms=pseudonyms,
         settings=settings.tokens,
         issuer=settings.issuer_url,
+        directory=directory,
     )
     provider = OpenIDProvider(
         settings=settings,

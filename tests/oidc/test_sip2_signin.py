@@ -12,7 +12,7 @@ from libgate.config import Settings
 from libgate.testing.sip2_lms import EmulatedPatron, LmsEmulator
 from tests.conftest import ISSUER, RegisteredClient, Resident
 from tests.support import pins
-from tests.support.flow import attempt_pin, sign_in, tokens_from, userinfo
+from tests.support.flow import attempt_pin, refresh, sign_in, tokens_from, userinfo
 from tests.support.gateway import lms_settings
 
 RESIDENT = Resident("29990000000041", pins.new_pin(), "Ada Lovelace", "ada@example.org")
@@ -73,3 +73,22 @@ async def test_residents_are_told_plainly_when_the_lms_is_down(
     await lms.stop()
     response = await attempt_pin(http, portal, RESIDENT.card, RESIDENT.pin)
     assert "cannot check library cards just now" in html.unescape(response.text)
+
+
+async def test_a_sign_in_keeps_refreshing_while_the_lms_is_down(
+    http: httpx.AsyncClient, portal: RegisteredClient, lms: LmsEmulator
+) -> None:
+    tokens = await tokens_from(http, portal, await sign_in(http, portal, RESIDENT))
+    await lms.stop()
+    # The card cannot be re-checked, and an LMS outage must not sign every resident out.
+    refreshed = await refresh(http, portal, tokens["refresh_token"])
+    assert refreshed.status_code == 200 and refreshed.json()["refresh_token"]
+
+
+async def test_a_card_the_lms_has_since_blocked_can_no_longer_refresh(
+    http: httpx.AsyncClient, portal: RegisteredClient, lms: LmsEmulator
+) -> None:
+    tokens = await tokens_from(http, portal, await sign_in(http, portal, RESIDENT))
+    lms.patrons[RESIDENT.card].blocked = True
+    refreshed = await refresh(http, portal, tokens["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"

@@ -6,9 +6,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from sqlalchemy import update
 
-from libgate.db.tables import auth_codes
+from libgate.db.tables import auth_codes, patrons
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident, register
 from tests.support.flow import (
@@ -194,3 +195,33 @@ async def test_unknown_grant_types_are_refused(
 ) -> None:
     response = await http.post("/token", auth=portal.auth, data={"grant_type": "password"})
     assert response.status_code == 400 and _error(response) == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize(
+    ("change", "standing"),
+    [({"blocked": True}, "blocked"), ({"expires": "2001-01-01"}, "expired")],
+)
+async def test_a_card_blocked_or_expired_since_sign_in_can_no_longer_refresh(
+    http: httpx.AsyncClient,
+    portal: RegisteredClient,
+    patron: Resident,
+    services: Services,
+    change: dict[str, object],
+    standing: str,
+) -> None:
+    tokens = (
+        await refresh(http, portal, (await tokens_for(http, portal, patron))["refresh_token"])
+    ).json()
+    async with services.database.transaction() as connection:
+        await connection.execute(
+            update(patrons).where(patrons.c.card == patron.card).values(**change)
+        )
+    refreshed = await refresh(http, portal, tokens["refresh_token"])
+    assert refreshed.status_code == 400 and _error(refreshed) == "invalid_grant"
+    # The client is not told why: that is the resident's business with the library.
+    assert standing not in refreshed.text
+    # The whole sign-in is over, and the audit trail says why.
+    assert (await userinfo(http, tokens["access_token"])).status_code == 401
+    (refused,) = [e async for e in services.audit.entries() if e.event == "token.refresh_refused"]
+    assert refused.detail["card_standing"] == standing
+    assert refused.client_id == portal.client_id and refused.patron_ref

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Mapping
@@ -29,7 +30,10 @@ from libgate.oidc._authorize import AuthorizationRequest
 from libgate.oidc._clients import Client
 from libgate.oidc._errors import InvalidGrant, InvalidRequest, InvalidToken, OAuthError
 from libgate.oidc._keys import SUPPORTED_ALGS, KeyStore, SigningKey
+from libgate.patrons import DirectoryUnavailable, PatronDirectory
 from libgate.privacy import AuditTrail, Pseudonyms
+
+log = logging.getLogger("libgate.oidc")
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 
@@ -146,7 +150,9 @@ class TokenService:
         pseudonyms: Pseudonyms,
         settings: TokenSettings,
         issuer: str,
+        directory: PatronDirectory,
     ) -> None:
+        self._directory = directory
         self._database = database
         self._keys = keys
         self._audit = audit
@@ -283,10 +289,15 @@ class TokenService:
         return not client.is_public or "offline_access" in scopes
 
     async def _end_misused_grant(self, misuse: _Misuse, client: Client, ip: str) -> None:
+        await self._end_grant(misuse.grant_id, misuse.event, client, ip)
+
+    async def _end_grant(
+        self, grant_id: str, event: str, client: Client, ip: str, **detail: Any
+    ) -> None:
         async with self._database.unit() as unit:
-            await self._revoke_grant(unit, misuse.grant_id)
+            await self._revoke_grant(unit, grant_id)
             await self._audit.record(
-                unit, misuse.event, client_id=client.client_id, ip=ip, grant=misuse.grant_id
+                unit, event, client_id=client.client_id, ip=ip, grant=grant_id, **detail
             )
 
     async def exchange_code(
@@ -300,10 +311,41 @@ class TokenService:
 
     async def refresh(self, client: Client, form: Mapping[str, str], ip: str) -> dict[str, Any]:
         try:
-            return await self._refresh(client, form, ip)
+            response, grant = await self._refresh(client, form, ip)
         except _Misuse as misuse:
             await self._end_misused_grant(misuse, client, ip)
             raise misuse.error from None
+        # Asked after the refresh is committed, so that no transaction waits on the LMS;
+        # ending the grant revokes the tokens just made before they leave libgate.
+        standing = await self._card_standing(grant.card)
+        if standing is not None:
+            await self._end_grant(
+                grant.id,
+                "token.refresh_refused",
+                client,
+                ip,
+                patron_ref=self._pseudonyms.patron_ref(grant.card),
+                card_standing=standing,
+            )
+            raise InvalidGrant(
+                "the library card behind this sign-in can no longer be used: "
+                "the resident must sign in again"
+            )
+        return response
+
+    async def _card_standing(self, card: str) -> str | None:
+        """Why the card behind a grant may no longer refresh it ("unknown", "blocked",
+        "expired"); None while it is in good standing, or when the LMS cannot say: an LMS
+        outage must not sign every resident out."""
+        try:
+            patron = await self._directory.lookup(card)
+        except DirectoryUnavailable:
+            log.warning("refresh allowed without checking the card: the LMS is not answering")
+            return None
+        if patron is None:
+            return "unknown"
+        status = patron.status()
+        return None if status == "active" else status
 
     async def _exchange_code(
         self, client: Client, form: Mapping[str, str], ip: str
@@ -363,7 +405,9 @@ class TokenService:
             )
         return response
 
-    async def _refresh(self, client: Client, form: Mapping[str, str], ip: str) -> dict[str, Any]:
+    async def _refresh(
+        self, client: Client, form: Mapping[str, str], ip: str
+    ) -> tuple[dict[str, Any], GrantInfo]:
         presented = form.get("refresh_token")
         if not presented:
             raise InvalidRequest("refresh_token is required")
@@ -403,7 +447,7 @@ class TokenService:
                 grant=grant.id,
                 scopes=sorted(scopes),
             )
-        return response
+        return response, grant
 
     @staticmethod
     async def _refusal(unit: Unit, token_hash: str, client: Client) -> NoReturn:
