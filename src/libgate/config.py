@@ -237,6 +237,12 @@ class SearchSettings(_Section):
     max_wait_seconds: float = Field(
         15.0, gt=0, description="Longest any search waits for its slowest target."
     )
+    searches_per_minute: int = Field(
+        30,
+        ge=0,
+        description="New searches one client address may start in a minute (each asks every "
+        "target; answers from the cache do not count); 0 for no limit.",
+    )
     targets: dict[str, TargetSettings] = Field(
         default_factory=lambda: {
             "local": TargetSettings.model_validate({"protocol": "local", "title": "This library"})

@@ -51,7 +51,7 @@ def search_settings(
 async def searching(database_url: str, settings: Settings) -> AsyncIterator[SearchService]:
     """A search service of its own (another libgate instance, as far as it knows)."""
     database = Database(database_url)
-    service, _ = build_search(settings, database)
+    service, _ = build_search(settings, database, b"test-key")
     try:
         yield service
     finally:
@@ -77,7 +77,9 @@ async def catalogues(
             },
         }
         database = Database(database_url)
-        service, _ = build_search(search_settings(database_url, tmp_path, targets), database)
+        service, _ = build_search(
+            search_settings(database_url, tmp_path, targets), database, b"test-key"
+        )
         try:
             yield service, database
         finally:

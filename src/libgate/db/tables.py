@@ -251,6 +251,8 @@ search_sessions = Table(
     Column("created_at", Float, nullable=False),
     Column("deadline_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
+    # Keyed hash of the client address that started it: for the per-client limit.
+    Column("requester", String(64), nullable=True, index=True),
 )
 
 # ... and what each target answered to it.

@@ -18,7 +18,11 @@ from libgate.search.targets import Target, build_target
 _STANDARD_INDEXES = {"sru": STANDARD_CQL_INDEXES, "z3950": BIB1_ATTRIBUTES}
 
 
-def build_search(settings: Settings, database: Database) -> tuple[SearchService, SruServer]:
+def build_search(
+    settings: Settings, database: Database, requester_key: bytes
+) -> tuple[SearchService, SruServer]:
+    """The search service and the SRU face; ``requester_key`` keys the hashes of client
+    addresses kept for the limit on new searches."""
     index = LocalIndex(Path(settings.search.local_index))
     targets: dict[str, tuple[Target, TargetSettings]] = {}
     for name, configured in settings.search.targets.items():
@@ -34,6 +38,8 @@ def build_search(settings: Settings, database: Database) -> tuple[SearchService,
         Federation(targets),
         cache_seconds=settings.search.cache_seconds,
         max_wait_seconds=settings.search.max_wait_seconds,
+        searches_per_minute=settings.search.searches_per_minute,
+        requester_key=requester_key,
     )
     sru = SruServer(index, title=settings.library.name, base_url=f"{settings.issuer_url}/sru")
     return service, sru

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any
@@ -21,7 +23,19 @@ from libgate.search.query import STANDARD_CQL_INDEXES, Query, parse, to_cql
 log = logging.getLogger("libgate.search")
 
 _POLL_SECONDS = 0.1
+_LIMIT_WINDOW_SECONDS = 60
 _GATHERED_KEPT = 32
+
+
+class TooManySearches(Exception):
+    """A client started more new searches in a minute than the library allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"too many searches: at most {limit} new searches a minute from one address; "
+            "try again in a minute"
+        )
+        self.retry_after = _LIMIT_WINDOW_SECONDS
 
 
 class SearchService:
@@ -32,8 +46,12 @@ class SearchService:
         *,
         cache_seconds: float,
         max_wait_seconds: float,
+        searches_per_minute: int = 0,
+        requester_key: bytes = b"",
     ) -> None:
         self._sessions = sessions
+        self._per_minute = searches_per_minute
+        self._requester_key = requester_key
         self._federation = federation
         self._cache_seconds = cache_seconds
         self._max_wait = max_wait_seconds
@@ -43,9 +61,12 @@ class SearchService:
         # (any instance can rebuild a view from the database), so views cost no re-merge.
         self._gathered: OrderedDict[str, Gathered] = OrderedDict()
 
-    async def start(self, text: str, targets: Collection[str] | None = None) -> str:
+    async def start(
+        self, text: str, targets: Collection[str] | None = None, *, client: str | None = None
+    ) -> str:
         """The id of a search for ``text`` (raises QuerySyntaxError): a new one, whose
-        targets this instance now asks, or a recent identical one."""
+        targets this instance now asks, or a recent identical one. ``client``: the address
+        asking, held to the limit of new searches a minute (raises TooManySearches)."""
         query = parse(text)
         chosen = [name for name in self._federation.names if not targets or name in targets]
         canonical = to_cql(query, STANDARD_CQL_INDEXES).text + "\x1f" + ",".join(chosen)
@@ -54,9 +75,15 @@ class SearchService:
             cached = await self._sessions.cached(cache_key)
             if cached is not None:
                 return cached
+        requester = None if client is None else self._requester(client)
+        if requester is not None and self._per_minute:
+            since = time.time() - _LIMIT_WINDOW_SECONDS
+            if await self._sessions.started_since(requester, since) >= self._per_minute:
+                raise TooManySearches(self._per_minute)
         session_id = secrets.token_urlsafe(16)
         await self._sessions.create(
             session_id,
+            requester=requester,
             cache_key=cache_key,
             query=text,
             targets=chosen,
@@ -67,6 +94,11 @@ class SearchService:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return session_id
+
+    def _requester(self, client: str) -> str:
+        # Keyed, so that the stored value cannot be turned back into an address by
+        # hashing every address there is.
+        return hmac.new(self._requester_key, client.encode(), hashlib.sha256).hexdigest()
 
     async def _fan_out(self, session_id: str, query: Query, targets: list[str]) -> None:
         self._changes[session_id] = asyncio.Event()

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from libgate.db import Database
 from libgate.db.tables import search_results, search_sessions
@@ -80,6 +80,18 @@ class SearchSessions:
             )
         return str(found) if found else None
 
+    async def started_since(self, requester: str, since: float) -> int:
+        """How many searches ``requester`` started after ``since`` (sessions are kept for
+        longer than a minute, so the last minute is always all here)."""
+        async with self._database.read() as connection:
+            found = await connection.scalar(
+                select(func.count())
+                .select_from(search_sessions)
+                .where(search_sessions.c.requester == requester)
+                .where(search_sessions.c.created_at > since)
+            )
+        return int(found or 0)
+
     async def create(
         self,
         session_id: str,
@@ -89,6 +101,7 @@ class SearchSessions:
         targets: list[str],
         wait_seconds: float,
         keep_seconds: float,
+        requester: str | None = None,
     ) -> None:
         now = time.time()
         async with self._database.transaction() as connection:
@@ -101,6 +114,7 @@ class SearchSessions:
                     created_at=now,
                     deadline_at=now + wait_seconds,
                     expires_at=now + keep_seconds,
+                    requester=requester,
                 )
             )
             if targets:

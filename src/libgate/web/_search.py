@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from libgate.search import SORTS, QuerySyntaxError, SearchService, Sort
-from libgate.web._http import NO_STORE
+from libgate.search import SORTS, QuerySyntaxError, SearchService, Sort, TooManySearches
+from libgate.web._http import NO_STORE, client_ip
 from libgate.web._pages import render
 
 _MAX_QUERY_BYTES = 2000
@@ -48,8 +48,16 @@ def _offset(request: Request) -> int:
         return 0
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=NO_STORE)
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers={**NO_STORE, **headers})
+
+
+def _too_many(refusal: TooManySearches) -> JSONResponse:
+    return _error(429, str(refusal), **{"Retry-After": str(refusal.retry_after)})
+
+
+async def _start(request: Request, text: str, targets: list[str] | None = None) -> str:
+    return await _service(request).start(text, targets, client=client_ip(request))
 
 
 async def _query_text(request: Request) -> str:
@@ -87,9 +95,11 @@ async def start_search(request: Request) -> Response:
     """POST /api/search (form or JSON ``{"q": ...}``): 201 with the search's id; then
     poll GET /api/search/{id} or follow /api/search/{id}/events."""
     try:
-        search_id = await _service(request).start(await _query_text(request), _targets(request))
+        search_id = await _start(request, await _query_text(request), _targets(request))
     except QuerySyntaxError as exc:
         return _error(400, str(exc))
+    except TooManySearches as refusal:
+        return _too_many(refusal)
     return JSONResponse(
         {
             "id": search_id,
@@ -106,10 +116,12 @@ async def search_now(request: Request) -> Response:
     and return what has come, for scripts."""
     service = _service(request)
     try:
-        search_id = await service.start(await _query_text(request), _targets(request))
+        search_id = await _start(request, await _query_text(request), _targets(request))
         wait = float(request.query_params.get("wait", "5"))
     except QuerySyntaxError as exc:
         return _error(400, str(exc))
+    except TooManySearches as refusal:
+        return _too_many(refusal)
     except ValueError:
         return _error(400, "wait must be a number of seconds")
     await service.wait(search_id, max(0.0, min(wait, service.max_wait_seconds)))
@@ -154,9 +166,14 @@ async def search_page(request: Request) -> Response:
     if not text:
         return render(request, "search.html", {"query": "", "view": None})
     try:
-        search_id = await _service(request).start(text)
+        search_id = await _start(request, text)
     except QuerySyntaxError as exc:
         return render(request, "search.html", {"query": text, "view": None, "problem": str(exc)})
+    except TooManySearches:
+        problem = "You have searched a lot in the last minute. Please wait a minute and try again."
+        return render(
+            request, "search.html", {"query": text, "view": None, "problem": problem}, status=429
+        )
     kept = [(name, value) for name, value in request.query_params.multi_items() if name != "q"]
     return RedirectResponse(f"/search/{search_id}?{urlencode(kept)}", status_code=303)
 
