@@ -18,7 +18,7 @@ from libgate.cli_catalogue import catalogue_app
 from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
 from libgate.cli_sip2 import sip2_app
 from libgate.db import upgrade_to_latest
-from libgate.observability import setup_logging
+from libgate.observability import metrics_shared_by, setup_logging
 from libgate.oidc import AUTH_METHODS, KNOWN_SCOPES, ClientRegistrationError
 from libgate.patrons import card_key, import_patrons_csv, ip_key, normalise_card
 from libgate.services import Services, build_services
@@ -63,16 +63,17 @@ def serve(
     settings = settings_from(config)
     with_services(config, lambda services: services.keys.ensure_keys())
     setup_logging(settings.log_level)
-    uvicorn.run(
-        "libgate.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
+    with metrics_shared_by(workers):
+        uvicorn.run(
+            "libgate.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
 
 
 @app.command()

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -60,6 +65,37 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+
+
+# Where each worker process writes its metrics, when there are several (prometheus_client's
+# multiprocess mode: read by every process when it first imports the library).
+_SHARED_METRICS = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def metrics_shared_by(workers: int) -> Iterator[None]:
+    """For ``serve --workers N``: while the block runs, worker processes started in it
+    write their metrics to one directory, so that /metrics, whichever worker answers it,
+    reports the whole service rather than one worker's share."""
+    if workers <= 1 or os.environ.get(_SHARED_METRICS):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="libgate-metrics-")
+    os.environ[_SHARED_METRICS] = directory
+    try:
+        yield
+    finally:
+        del os.environ[_SHARED_METRICS]
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def exposition(metrics: Metrics) -> bytes:
+    """The metrics in Prometheus' text format: every worker's, summed, when they share."""
+    if not os.environ.get(_SHARED_METRICS):
+        return generate_latest(metrics.registry)
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+    return generate_latest(merged)
 
 
 class ObservabilityMiddleware:

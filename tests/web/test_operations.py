@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
 from libgate.observability import JsonFormatter
 from libgate.services import Services
+from tests.support.servers import live_server
 
 
 async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
@@ -67,3 +70,17 @@ async def test_pages_render_with_the_librarys_name(http: httpx.AsyncClient, path
     response = await http.get(path)
     assert response.status_code == 200
     assert "Your Library Service" in response.text and 'lang="en-GB"' in response.text
+
+
+def test_metrics_count_the_whole_service_whichever_worker_answers(
+    database_url: str, log_dir: Path
+) -> None:
+    requests = 40
+    with live_server(database_url, log_dir, workers=2) as server:
+        for _ in range(requests):
+            # A new connection each time: the kernel spreads them over the workers.
+            assert httpx.get(f"{server.base_url}/healthz", timeout=10).status_code == 200
+        scraped = [httpx.get(f"{server.base_url}/metrics", timeout=10).text for _ in range(6)]
+    pattern = re.compile(r'libgate_http_requests_total\{[^}]*route="/healthz"[^}]*\} (\S+)')
+    counts = {float(match.group(1)) for text in scraped for match in pattern.finditer(text)}
+    assert counts == {float(requests)}
