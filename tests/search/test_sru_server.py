@@ -132,7 +132,11 @@ async def test_sru_2_answers_in_its_own_namespace(http: httpx.AsyncClient) -> No
         ({"operation": "searchRetrieve", "query": "x", "recordSchema": "mods"}, "66"),
         ({"operation": "searchRetrieve", "query": "x", "startRecord": "0"}, "6"),
         ({"operation": "searchRetrieve", "query": "x", "maximumRecords": "many"}, "6"),
-        ({"operation": "scan", "scanClause": "dc.title=a"}, "4"),
+        ({"operation": "update", "query": "x"}, "4"),
+        ({"operation": "scan"}, "7"),
+        ({"operation": "scan", "scanClause": "dc.date=1899"}, "16"),
+        ({"operation": "scan", "scanClause": "lincoln and life"}, "10"),
+        ({"operation": "scan", "scanClause": "lincoln", "responsePosition": "5"}, "120"),
         ({"operation": "searchRetrieve", "version": "9.9", "query": "x"}, "5"),
     ],
 )
@@ -143,12 +147,30 @@ async def test_what_cannot_be_done_is_a_standard_diagnostic(
     assert diagnostic(root) == number
 
 
+async def test_scan_lists_the_words_of_an_index_in_order_with_how_many_records_have_them(
+    http: httpx.AsyncClient,
+) -> None:
+    root = await sru(http, operation="scan", scanClause="dc.title=Linc", maximumTerms="5")
+    assert root.tag == f"{{{SRU}}}scanResponse"
+    terms = [
+        (term.findtext(f"{{{SRU}}}value"), int(term.findtext(f"{{{SRU}}}numberOfRecords") or 0))
+        for term in root.iter(f"{{{SRU}}}term")
+    ]
+    assert len(terms) == 5 and terms[0][0] == "lincoln"
+    assert [value for value, _ in terms] == sorted(value for value, _ in terms)
+    # The count is what a search of that index for that word finds.
+    hits = await sru(http, operation="searchRetrieve", query="dc.title=lincoln")
+    assert str(terms[0][1]) == hits.findtext(f"{{{SRU}}}numberOfRecords")
+    after = await sru(http, operation="scan", scanClause="dc.title=lincoln", responsePosition="0")
+    assert next(after.iter(f"{{{SRU}}}value")).text == terms[1][0]
+
+
 async def test_a_first_record_beyond_the_end_is_diagnostic_61(http: httpx.AsyncClient) -> None:
     root = await sru(http, operation="searchRetrieve", query="lincoln", startRecord="500")
     assert diagnostic(root) == "61"
 
 
-def test_yaz_client_explains_searches_and_gets_diagnostics(
+def test_yaz_client_explains_searches_scans_and_gets_diagnostics(
     database_url: str, catalogue: Path, log_dir: Path
 ) -> None:
     if shutil.which("yaz-client") is None:
@@ -168,6 +190,7 @@ def test_yaz_client_explains_searches_and_gets_diagnostics(
             "show 1",
             'find dc.title="lincoln',
             "find dc.date=1899",
+            "scan dc.title=linc",
             "quit",
         ]
         result = subprocess.run(
@@ -184,3 +207,5 @@ def test_yaz_client_explains_searches_and_gets_diagnostics(
     assert '<subfield code="a">The life of Abraham Lincoln' in output, output
     assert "SRW diagnostic info:srw/diagnostic/1/10" in output, output
     assert "SRW diagnostic info:srw/diagnostic/1/16" in output, output
+    # Scan: the title words from "linc" on, each with its number of records.
+    assert "Received SRW Scan Response\nlincoln: 2\nline: " in output, output

@@ -10,13 +10,15 @@ from collections.abc import Mapping
 import pymarc
 from lxml import etree
 
+from libgate.search._keys import fold
 from libgate.search._model import Record
 from libgate.search.index import LocalIndex
-from libgate.search.query import CqlError, parse_cql
+from libgate.search.query import CqlError, Term, parse_cql
 from libgate.search.records import dublin_core, marcxml, parse_xml
 
 SRU_1 = "http://www.loc.gov/zing/srw/"
 SRU_2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
+SCAN_2 = "http://docs.oasis-open.org/ns/search-ws/scan"
 EXPLAIN_NS = "http://explain.z3950.org/dtd/2.0/"
 DIAGNOSTIC_NS = "http://www.loc.gov/zing/srw/diagnostic/"
 SCHEMAS = {
@@ -31,6 +33,8 @@ _SCHEMA_NAMES = (
 )
 VERSIONS = ("1.1", "1.2", "2.0")
 MAX_RECORDS = 100
+MAX_TERMS = 100
+_RESPONSES = {"explain": "explainResponse", "scan": "scanResponse"}
 _INDEXES = {
     "title": ("dc", "title"),
     "author": ("dc", "creator"),
@@ -58,24 +62,24 @@ class SruServer:
         """The XML answer to a request's parameters; what cannot be done is a diagnostic
         inside it (SRU answers those with HTTP 200 too)."""
         version = params.get("version", "1.2")
-        namespace = SRU_2 if version == "2.0" else SRU_1
         operation = params.get("operation") or (
             "searchRetrieve" if "query" in params else "explain"
         )
+        namespace = SRU_1 if version != "2.0" else SCAN_2 if operation == "scan" else SRU_2
         try:
             if version not in VERSIONS:
                 raise _Diagnostic(5, "Unsupported version", "1.2")
             if operation == "explain":
                 return _document(self._explain(namespace, version))
+            if operation == "scan":
+                return _document(await self._scan(namespace, version, params))
             if operation != "searchRetrieve":
                 raise _Diagnostic(4, "Unsupported operation", operation)
             return _document(await self._search(namespace, version, params))
         except _Diagnostic as problem:
-            root = _element(
-                namespace, f"{'explain' if operation == 'explain' else 'searchRetrieve'}Response"
-            )
+            root = _element(namespace, _RESPONSES.get(operation, "searchRetrieveResponse"))
             _child(root, namespace, "version", version if version in VERSIONS else "1.2")
-            if operation != "explain":
+            if operation not in _RESPONSES:
                 _child(root, namespace, "numberOfRecords", "0")
             root.append(_diagnostics(namespace, problem))
             return _document(root)
@@ -172,6 +176,39 @@ class SruServer:
             _child(root, namespace, "nextRecordPosition", str(start + len(records)))
         return root
 
+    async def _scan(
+        self, namespace: str, version: str, params: Mapping[str, str]
+    ) -> etree._Element:
+        """The index's words in order from the scan clause's term, with how many records
+        have each. Only forwards (responsePosition 0 or 1), which the index does cheaply."""
+        clause = params.get("scanClause", "")
+        if not clause.strip():
+            raise _Diagnostic(7, "Mandatory parameter not supplied", "scanClause")
+        position = _number(params, "responsePosition", 1, minimum=0)
+        if position > 1:
+            raise _Diagnostic(120, "Response position out of range", str(position))
+        count = min(_number(params, "maximumTerms", 20, minimum=1), MAX_TERMS)
+        try:
+            query = parse_cql(clause)
+        except CqlError as exc:
+            raise _Diagnostic(exc.diagnostic, exc.message, exc.details) from None
+        if not isinstance(query, Term):
+            raise _Diagnostic(10, "Query syntax error", "scan takes one index and one term")
+        words = fold(query.words).split()
+        start = "".join(words) if query.field == "isbn" else next(iter(words), "")
+        terms = await asyncio.to_thread(self._index.scan, query.field, start, count + 1)
+        if position == 0 and terms and terms[0][0] == start:
+            terms = terms[1:]  # position 0: the list begins just after the term
+        root = _element(namespace, "scanResponse")
+        _child(root, namespace, "version", version)
+        if terms:
+            listed = _child(root, namespace, "terms")
+            for value, records in terms[:count]:
+                term = _child(listed, namespace, "term")
+                _child(term, namespace, "value", value)
+                _child(term, namespace, "numberOfRecords", str(records))
+        return root
+
     async def _payload(self, schema: str, record: Record) -> etree._Element:
         if schema == "dc":
             return dublin_core(record)
@@ -195,7 +232,7 @@ def _number(params: Mapping[str, str], name: str, default: int, *, minimum: int)
 
 
 def _element(namespace: str, name: str) -> etree._Element:
-    prefix = "sru" if namespace == SRU_2 else "srw"
+    prefix = {SRU_2: "sru", SCAN_2: "scan"}.get(namespace, "srw")
     return etree.Element(f"{{{namespace}}}{name}", nsmap={prefix: namespace})
 
 

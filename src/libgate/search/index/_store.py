@@ -21,6 +21,15 @@ from libgate.search.index._import import Importer, ImportReport
 from libgate.search.index._schema import SCHEMA, VERSION
 from libgate.search.query import Query
 
+_VOCABULARIES = """
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.words USING fts5vocab(main, records_fts, row);
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.column_words USING fts5vocab(main, records_fts, col);
+"""
+_SCAN_ALL = "SELECT term, doc FROM temp.words WHERE term >= ? ORDER BY term LIMIT ?"
+_SCAN_COLUMN = (
+    "SELECT term, doc FROM temp.column_words WHERE col = ? AND term >= ? ORDER BY term LIMIT ?"
+)
+
 
 class IndexUnusable(RuntimeError):
     """The index file cannot be used: not SQLite, or some other program's database."""
@@ -94,6 +103,24 @@ class LocalIndex:
             (total,) = connection.execute(_COUNT, (expression,)).fetchone()
             rows = connection.execute(_SEARCH, (expression, limit, offset)).fetchall()
         return total, [self._decode(text, source or self.source) for (text,) in rows]
+
+    def scan(self, field: str, start: str, count: int) -> list[tuple[str, int]]:
+        """Up to ``count`` of the words indexed in ``field`` (a column, or "any" for all),
+        in order from ``start`` on, each with how many records have it. Only forwards:
+        FTS5 reads its vocabulary in order from a starting word cheaply, but backwards
+        only by reading all of it."""
+        if not self._available():
+            return []
+        connection = self._connection()
+        if not getattr(self._local, "vocabularies", False):
+            # Per connection (temp tables): views of the index's own word lists.
+            connection.executescript(_VOCABULARIES)
+            self._local.vocabularies = True
+        if field == "any":
+            rows = connection.execute(_SCAN_ALL, (start, count)).fetchall()
+        else:
+            rows = connection.execute(_SCAN_COLUMN, (field, start, count)).fetchall()
+        return [(str(term), int(records)) for term, records in rows]
 
     def record(self, native_id: str) -> Record | None:
         if not self._available():
