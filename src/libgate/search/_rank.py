@@ -130,7 +130,7 @@ class Ranking:
             size=len(cluster.records),
             lengths=tuple([sum(map(len, values)) for values in fields]),
             found=tuple([_occurrences(fields, searched, word) for searched, word in self._terms]),
-            exact_title=exact,
+            exact_title=bool(self._exact) and exact,
             sources=frozenset(sources),
             spread_boost=1 + _SOURCES_BOOST * math.log(len(sources)),
             sort_title=sort_title,
