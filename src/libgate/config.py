@@ -238,7 +238,7 @@ class SearchSettings(_Section):
         15.0, gt=0, description="Longest any search waits for its slowest target."
     )
     searches_per_minute: int = Field(
-        30,
+        120,
         ge=0,
         description="New searches one client address may start in a minute (each asks every "
         "target; answers from the cache do not count); 0 for no limit.",
