@@ -115,7 +115,7 @@ async def build_services(
         audit=audit,
         pseudonyms=pseudonyms,
     )
-    search, sru = build_search(settings, database, secrets.derive("search-requesters"))
+    search, sru = build_search(settings, database, pseudonyms)
     return Services(
         settings=settings,
         database=database,

@@ -18,6 +18,7 @@ from libgate.config import Settings
 from libgate.db import Database
 from libgate.db.tables import search_results, search_sessions
 from libgate.demo import SAMPLE_CATALOGUE
+from libgate.privacy import Pseudonyms
 from libgate.search import QuerySyntaxError, SearchService, build_search
 from libgate.search.index import LocalIndex
 from libgate.search.query import parse
@@ -51,7 +52,7 @@ def search_settings(
 async def searching(database_url: str, settings: Settings) -> AsyncIterator[SearchService]:
     """A search service of its own (another libgate instance, as far as it knows)."""
     database = Database(database_url)
-    service, _ = build_search(settings, database, b"test-key")
+    service, _ = build_search(settings, database, Pseudonyms(b"test-key"))
     try:
         yield service
     finally:

@@ -15,7 +15,9 @@ class Pseudonyms:
     """Stable identifiers that stand for a card number without revealing it.
 
     ``patron_ref`` is libgate's own internal reference (audit trail, logs); ``pairwise_sub``
-    differs for every relying party (sector), so two vendors cannot join their records.
+    differs for every relying party (sector), so two vendors cannot join their records;
+    ``address_ref`` stands for a client's network address where libgate counts what one
+    address does without keeping the address.
     """
 
     def __init__(self, key: bytes) -> None:
@@ -37,6 +39,9 @@ class Pseudonyms:
             mac = _mac(self._key, *key)
             known = self._remember(key, base64.urlsafe_b64encode(mac).rstrip(b"=").decode())
         return known
+
+    def address_ref(self, address: str) -> str:
+        return _mac(self._key, "address", address).hex()[:32]
 
     def _remember(self, key: tuple[str, ...], pseudonym: str) -> str:
         if len(self._known) >= _REMEMBERED:

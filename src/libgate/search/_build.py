@@ -7,6 +7,7 @@ from pathlib import Path
 
 from libgate.config import Settings, TargetSettings
 from libgate.db import Database
+from libgate.privacy import Pseudonyms
 from libgate.search._federation import Federation
 from libgate.search._service import SearchService
 from libgate.search._sessions import SearchSessions
@@ -19,10 +20,10 @@ _STANDARD_INDEXES = {"sru": STANDARD_CQL_INDEXES, "z3950": BIB1_ATTRIBUTES}
 
 
 def build_search(
-    settings: Settings, database: Database, requester_key: bytes
+    settings: Settings, database: Database, pseudonyms: Pseudonyms
 ) -> tuple[SearchService, SruServer]:
-    """The search service and the SRU face; ``requester_key`` keys the hashes of client
-    addresses kept for the limit on new searches."""
+    """The search service and the SRU face; ``pseudonyms`` stand for the client addresses
+    kept for the limit on new searches."""
     index = LocalIndex(Path(settings.search.local_index))
     targets: dict[str, tuple[Target, TargetSettings]] = {}
     for name, configured in settings.search.targets.items():
@@ -39,7 +40,7 @@ def build_search(
         cache_seconds=settings.search.cache_seconds,
         max_wait_seconds=settings.search.max_wait_seconds,
         searches_per_minute=settings.search.searches_per_minute,
-        requester_key=requester_key,
+        pseudonyms=pseudonyms,
     )
     sru = SruServer(index, title=settings.library.name, base_url=f"{settings.issuer_url}/sru")
     return service, sru

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import hmac
 import logging
 import secrets
 import time
@@ -14,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any
 
+from libgate.privacy import Pseudonyms
 from libgate.search._federation import Federation
 from libgate.search._present import Gathered, edition, present
 from libgate.search._rank import Sort
@@ -47,11 +47,11 @@ class SearchService:
         cache_seconds: float,
         max_wait_seconds: float,
         searches_per_minute: int = 0,
-        requester_key: bytes = b"",
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
         self._sessions = sessions
         self._per_minute = searches_per_minute
-        self._requester_key = requester_key
+        self._pseudonyms = pseudonyms
         self._federation = federation
         self._cache_seconds = cache_seconds
         self._max_wait = max_wait_seconds
@@ -75,7 +75,9 @@ class SearchService:
             cached = await self._sessions.cached(cache_key)
             if cached is not None:
                 return cached
-        requester = None if client is None else self._requester(client)
+        requester = None
+        if client is not None and self._pseudonyms is not None:
+            requester = self._pseudonyms.address_ref(client)
         if requester is not None and self._per_minute:
             since = time.time() - _LIMIT_WINDOW_SECONDS
             if await self._sessions.started_since(requester, since) >= self._per_minute:
@@ -94,11 +96,6 @@ class SearchService:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return session_id
-
-    def _requester(self, client: str) -> str:
-        # Keyed, so that the stored value cannot be turned back into an address by
-        # hashing every address there is.
-        return hmac.new(self._requester_key, client.encode(), hashlib.sha256).hexdigest()
 
     async def _fan_out(self, session_id: str, query: Query, targets: list[str]) -> None:
         self._changes[session_id] = asyncio.Event()
