@@ -12,6 +12,7 @@ from operator import itemgetter
 
 from libgate.search._keys import fold, language_key, name_key
 from libgate.search._model import Cluster, Record
+from libgate.search._per_edition import PerEdition
 
 FACETS = ("format", "year", "author", "subject", "language", "source")
 _TOP = {"author": 20, "subject": 20}
@@ -74,7 +75,6 @@ def _values_of(record: Record) -> _Values:
 
 @dataclass(frozen=True, slots=True)
 class _ClusterValues:
-    size: int  # the cluster's number of records when these were worked out
     sources: tuple[str, ...]
     values: dict[tuple[str, str], str]  # (facet, comparison key) -> the value as shown
 
@@ -85,21 +85,15 @@ def _cluster_values(cluster: Cluster) -> _ClusterValues:
         for facet, key, shown in _values_of(record):
             values.setdefault((facet, key), shown)
     sources = tuple(dict.fromkeys(record.source for record in cluster.records))
-    return _ClusterValues(len(cluster.records), sources, values)
+    return _ClusterValues(sources, values)
 
 
-class FacetValues:
+class FacetValues(PerEdition[_ClusterValues]):
     """Each cluster's facet values, kept between countings of one search: worked out as
     clusters grow while targets are still answering, so counting is all that is left."""
 
-    def __init__(self) -> None:
-        self._built: dict[str, _ClusterValues] = {}
-
-    def of(self, cluster: Cluster) -> _ClusterValues:
-        built = self._built.get(cluster.key)
-        if built is None or built.size != len(cluster.records):
-            built = self._built[cluster.key] = _cluster_values(cluster)
-        return built
+    def _work_out(self, cluster: Cluster) -> _ClusterValues:
+        return _cluster_values(cluster)
 
 
 def facets(

@@ -12,6 +12,7 @@ from typing import Literal
 
 from libgate.search._keys import fold, full_title, name_key, title_key, without_article, words
 from libgate.search._model import Cluster
+from libgate.search._per_edition import PerEdition
 from libgate.search.query import Query, terms
 from libgate.search.records import normalise_isbn
 
@@ -50,7 +51,6 @@ def rank(
 class _Facts:
     """What ranking needs of one cluster, for one query."""
 
-    size: int  # the cluster's number of records when these were worked out
     lengths: tuple[int, ...]  # words per field
     found: tuple[tuple[tuple[int, int], ...], ...]  # per query term: (field, occurrences)
     exact_title: bool
@@ -60,20 +60,14 @@ class _Facts:
     year: int | None  # the newest
 
 
-class Ranking:
+class Ranking(PerEdition[_Facts]):
     """One search's ranking. What it needs of each cluster is worked out when the cluster
     grows, while other targets are still answering, so that ranking the whole result when
     the last one answers is arithmetic."""
 
     def __init__(self, query: Query) -> None:
+        super().__init__()
         self._terms, self._exact = _query_terms(query)
-        self._facts: dict[str, _Facts] = {}
-
-    def of(self, cluster: Cluster) -> _Facts:
-        facts = self._facts.get(cluster.key)
-        if facts is None or facts.size != len(cluster.records):
-            facts = self._facts[cluster.key] = self._work_out(cluster)
-        return facts
 
     def rank(
         self,
@@ -127,7 +121,6 @@ class Ranking:
             exact = any(without_article(title) == self._exact for title in titles)
         fields = tuple([value.split() for value in values] for values in distinct)
         return _Facts(
-            size=len(cluster.records),
             lengths=tuple([sum(map(len, values)) for values in fields]),
             found=tuple([_occurrences(fields, searched, word) for searched, word in self._terms]),
             exact_title=bool(self._exact) and exact,
