@@ -144,7 +144,9 @@ class ClientRegistry:
             sector = hosts.pop()
         secret = None if auth_method in ("none", "private_key_jwt") else secrets.token_urlsafe(32)
         client = Client(
-            client_id=client_id or secrets.token_urlsafe(16),
+            # Hex: an ID that began with "-" (one in 64 of URL-safe ones) would be read as an
+            # option by `libgate clients remove ID`.
+            client_id=client_id or secrets.token_hex(16),
             name=name,
             auth_method=auth_method,
             redirect_uris=tuple(redirect_uris),
