@@ -50,7 +50,8 @@ _KEYS: dict[str, Callable[[str], str]] = {
     "source": _same,
 }
 
-_Values = tuple[tuple[str, str, str], ...]  # (facet, comparison key, value as shown)
+# ((facet, comparison key), value as shown), each (facet, key) once: a value as first written.
+_Values = tuple[tuple[tuple[str, str], str], ...]
 
 
 @lru_cache(maxsize=1 << 13)
@@ -59,21 +60,23 @@ def _described(
 ) -> _Values:
     """The facet values of a record (all but its source). Remembered, as the same
     description comes from several targets and again at every poll."""
-    values = [("format", form, form)]
+    values = {("format", form): form}
     if year is not None:
-        values.append(("year", _decade(year), _decade(year)))
-    values.extend(("author", name_key(name), name) for name in authors)
-    values.extend(("subject", fold(subject), subject) for subject in subjects)
+        values[("year", _decade(year))] = _decade(year)
+    for name in authors:
+        values.setdefault(("author", name_key(name)), name)
+    for subject in subjects:
+        values.setdefault(("subject", fold(subject)), subject)
     if language_key(language):
-        values.append(("language", language_key(language), language_key(language)))
-    return tuple(values)
+        values[("language", language_key(language))] = language_key(language)
+    return tuple(values.items())
 
 
 def _values_of(record: Record) -> _Values:
     return _described(record.format, record.year, record.language, record.authors, record.subjects)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every cluster as it grows, and never changed
 class _ClusterValues:
     sources: tuple[str, ...]
     values: dict[tuple[str, str], str]  # (facet, comparison key) -> the value as shown
@@ -81,9 +84,9 @@ class _ClusterValues:
 
 def _cluster_values(cluster: Cluster) -> _ClusterValues:
     values: dict[tuple[str, str], str] = {}
-    for record in cluster.records:
-        for facet, key, shown in _values_of(record):
-            values.setdefault((facet, key), shown)
+    # Backwards, so that each value stays as the first record to have it wrote it.
+    for record in reversed(cluster.records):
+        values.update(_values_of(record))
     sources = tuple(dict.fromkeys(record.source for record in cluster.records))
     return _ClusterValues(sources, values)
 

@@ -47,7 +47,7 @@ def rank(
     return Ranking(query).rank(clusters, weights=weights, sort=sort)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every cluster as it grows, and never changed
 class _Facts:
     """What ranking needs of one cluster, for one query."""
 
@@ -91,37 +91,56 @@ class Ranking(PerEdition[_Facts]):
         return [cluster for _, cluster in ordered]
 
     def _work_out(self, cluster: Cluster) -> _Facts:
-        # One pass over the records, without generators: most clusters have one or two
-        # records, and this runs for each of them as it grows.
-        distinct: tuple[dict[str, None], ...] = ({}, {}, {}, {})
-        titles, authors, subjects, other = distinct
+        # One pass over the records, the folding mapped in C: most clusters have one or
+        # two records, and this runs for each of them as it grows.
+        titles: list[str] = []
+        authors: list[str] = []
+        subjects: list[str] = []
+        other: list[str] = []  # publisher, edition, ISBNs: folded apart, as the merge does
         sources: set[str] = set()
         year: int | None = None
         sort_title = ""
         exact = False
+        described: set[tuple[object, ...]] = set()
         for record in cluster.records:
             sources.add(record.source)
             if record.year is not None and (year is None or record.year > year):
                 year = record.year
+            description = (
+                record.title,
+                record.subtitle,
+                record.authors,
+                record.subjects,
+                record.publisher,
+                record.edition,
+                record.isbns,
+            )
+            if description in described:
+                continue  # the same record from another source: only the source is news
+            described.add(description)
             if record.title:
                 key = title_key(record.title)
                 sort_title = sort_title or key
                 exact = exact or key == self._exact
-            titles[full_title(record.title, record.subtitle)] = None
-            for name in record.authors:
-                authors[name_key(name)] = None
-            for subject in record.subjects:
-                subjects[fold(subject)] = None
-            # Folded apart, as the merge folds them (so each fold is made once).
-            other[fold(record.publisher)] = None
-            other[fold(record.edition)] = None
-            for isbn in record.isbns:
-                other[isbn] = None
-        if self._exact and not exact:  # the title with its subtitle, then
-            exact = any(without_article(title) == self._exact for title in titles)
-        fields = tuple([value.split() for value in values] for values in distinct)
+            title = full_title(record.title, record.subtitle)
+            titles.append(title)
+            if record.subtitle and self._exact and not exact:  # the title with its subtitle
+                exact = without_article(title) == self._exact
+            authors.extend(map(name_key, record.authors))
+            subjects.extend(map(fold, record.subjects))
+            other.append(fold(record.publisher))
+            other.append(fold(record.edition))
+            other.extend(record.isbns)
+        # Each field's words, its distinct values run together: its length is the count
+        # of its words, and a term's occurrences one count in C.
+        fields = tuple(
+            [
+                " ".join(dict.fromkeys(values)).split()
+                for values in (titles, authors, subjects, other)
+            ]
+        )
         return _Facts(
-            lengths=tuple([sum(map(len, values)) for values in fields]),
+            lengths=tuple(map(len, fields)),
             found=tuple([_occurrences(fields, searched, word) for searched, word in self._terms]),
             exact_title=bool(self._exact) and exact,
             sources=frozenset(sources),
@@ -182,17 +201,12 @@ def _query_terms(query: Query) -> tuple[list[tuple[tuple[int, ...], str]], str]:
     return list(scored), title_key(" ".join(title_words))
 
 
-# Per field (title, author, subject, other): the words of each distinct value in it.
-_Fields = tuple[list[list[str]], ...]
+# Per field (title, author, subject, other): its words.
+_Fields = tuple[list[str], ...]
 
 
 def _occurrences(
     fields: _Fields, searched: tuple[int, ...], word: str
 ) -> tuple[tuple[int, int], ...]:
     """(field, times) for each of the ``searched`` fields in which ``word`` occurs."""
-    found = []
-    for field in searched:
-        times = sum([words.count(word) for words in fields[field]])
-        if times:
-            found.append((field, times))
-    return tuple(found)
+    return tuple([(field, times) for field in searched if (times := fields[field].count(word))])
