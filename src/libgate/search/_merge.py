@@ -25,7 +25,7 @@ from libgate.search._keys import (
 from libgate.search._model import Cluster, Record
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every distinct record, and never changed
 class _Facts:
     """What merging compares, worked out once per distinct record."""
 
