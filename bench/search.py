@@ -9,13 +9,15 @@ Targets: 10 Zebras of ``--per-target`` records (8,000) from the Library of Congr
 neighbours sharing ``--shared`` (4,000); 100 records fetched from each. Queries: the 20
 one-word queries of the issue. (a) per query: first results and complete, median and p90;
 goal complete <= 1.15x the bare fan-out. (b) 10 concurrent clients x the 20 queries:
-searches/s, p90 and worst. Then the process's RSS, and again after 200 searches more.
+searches/s, p90 and worst. Then the process's RSS (and its answer readers'), and again
+after 200 searches more.
 
 libgate's path is the product's own engine, in this process: the Federation (per-target
 limits, timeouts, breakers), each target's records merged as they arrive (``Gathered``,
 as the search service does), then ranked and faceted (``present``). The bare fan-out calls
-the same SRU targets (fetch + parse) and stops there. Not included: the search session's
-database writes and the HTTP API around them.
+the same SRU targets (fetch + parse) and stops there. Both read answers as libgate does,
+in ``--reader-processes`` worker processes (search.reader_processes, default 2; 0: in
+threads). Not included: the search session's database writes and the HTTP API around them.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from libgate.demo import SAMPLE_CATALOGUE
 from libgate.gc_tuning import tune_garbage_collection
 from libgate.search import Federation, Gathered, SessionState, TargetState, present
 from libgate.search.query import STANDARD_CQL_INDEXES, parse
-from libgate.search.targets import SruTarget
+from libgate.search.targets import AnswerReaders, SruTarget
 from libgate.testing.processes import free_port
 from libgate.testing.zebra import ZebraServer, start_zebra
 from search_queries import QUERIES
@@ -75,7 +77,9 @@ def _slices(source: Path, work: Path, targets: int, per_target: int, shared: int
     return files
 
 
-def _targets(servers: list[ZebraServer], fetch: int) -> dict[str, tuple[SruTarget, TargetSettings]]:
+def _targets(
+    servers: list[ZebraServer], fetch: int, readers: AnswerReaders
+) -> dict[str, tuple[SruTarget, TargetSettings]]:
     targets = {}
     for number, server in enumerate(servers):
         settings = TargetSettings(
@@ -86,7 +90,8 @@ def _targets(servers: list[ZebraServer], fetch: int) -> dict[str, tuple[SruTarge
             timeout_seconds=60,
             max_concurrent=10,
         )
-        targets[f"zebra{number}"] = (SruTarget(f"zebra{number}", settings), settings)
+        target = SruTarget(f"zebra{number}", settings, readers=readers)
+        targets[f"zebra{number}"] = (target, settings)
     return targets
 
 
@@ -199,29 +204,53 @@ async def concurrent_clients(federation: Federation, clients: int) -> dict[str, 
     }
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _rss_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _readers_rss_mb() -> float:
+    """The answer readers' RSS: this process's children started by multiprocessing (the
+    Zebras are children too)."""
+    children = [
+        pid
+        for tasks in Path("/proc/self/task").iterdir()
+        for pid in (tasks / "children").read_text().split()
+    ]
+    return sum(
+        _rss_mb(pid)
+        for pid in children
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
+
+
 async def run(args: argparse.Namespace, servers: list[ZebraServer]) -> dict[str, Any]:
     tune_garbage_collection()  # as libgate serve does once started
-    configured = _targets(servers, args.fetch)
-    federation = Federation(configured)
+    # As libgate does: answers read by worker processes (search.reader_processes).
+    readers = AnswerReaders(args.reader_processes)
+    configured = _targets(servers, args.fetch, readers)
+    federation = Federation(configured, readers=readers)
     targets = [target for target, _ in configured.values()]
     try:
         rows = await measure_queries(federation, targets, args.fetch, args.reps)
         load = await concurrent_clients(federation, args.clients)
-        rss_before = _rss_mb()
+        rss_before, readers_before = _rss_mb(), _readers_rss_mb()
         for _ in range(10):  # 200 searches more: does memory stay flat?
             for word in QUERIES:
                 await federated(federation, word)
-        rss_after = _rss_mb()
+        rss_after, readers_after = _rss_mb(), _readers_rss_mb()
     finally:
         await federation.aclose()
-    return {"rows": rows, "load": load, "rss_mb": rss_before, "rss_mb_after_200": rss_after}
+    return {
+        "rows": rows,
+        "load": load,
+        "rss_mb": rss_before,
+        "rss_mb_after_200": rss_after,
+        "readers_rss_mb": readers_before,
+        "readers_rss_mb_after_200": readers_after,
+    }
 
 
 def report(result: dict[str, Any], args: argparse.Namespace) -> None:
@@ -253,7 +282,9 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     )
     print(
         f"  RSS {result['rss_mb']:.0f} MB after the runs above, "
-        f"{result['rss_mb_after_200']:.0f} MB after 200 searches more"
+        f"{result['rss_mb_after_200']:.0f} MB after 200 searches more "
+        f"(and the {args.reader_processes} answer readers: {result['readers_rss_mb']:.0f} MB, "
+        f"then {result['readers_rss_mb_after_200']:.0f} MB)"
     )
 
 
@@ -266,6 +297,12 @@ def main() -> None:
     parser.add_argument("--fetch", type=int, default=100)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument(
+        "--reader-processes",
+        type=int,
+        default=2,
+        help="answer readers, as search.reader_processes (0: in threads)",
+    )
     parser.add_argument("--quick", action="store_true", help="the committed 2,000-record sample")
     parser.add_argument("--out", type=Path, help="JSON results file")
     args = parser.parse_args()

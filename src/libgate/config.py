@@ -243,6 +243,13 @@ class SearchSettings(_Section):
         description="New searches one client address may start in a minute (each asks every "
         "target; answers from the cache do not count); 0 for no limit.",
     )
+    reader_processes: int = Field(
+        2,
+        ge=0,
+        description="Worker processes (per libgate process) that read SRU answers into "
+        "records, on every core and beside the web server; 0: read them in a thread of the "
+        "web server instead.",
+    )
     targets: dict[str, TargetSettings] = Field(
         default_factory=lambda: {
             "local": TargetSettings.model_validate({"protocol": "local", "title": "This library"})

@@ -14,7 +14,7 @@ from libgate.search._sessions import SearchSessions
 from libgate.search._sru_server import SruServer
 from libgate.search.index import LocalIndex
 from libgate.search.query import BIB1_ATTRIBUTES, STANDARD_CQL_INDEXES
-from libgate.search.targets import Target, build_target
+from libgate.search.targets import AnswerReaders, Target, build_target
 
 _STANDARD_INDEXES = {"sru": STANDARD_CQL_INDEXES, "z3950": BIB1_ATTRIBUTES}
 
@@ -25,6 +25,7 @@ def build_search(
     """The search service and the SRU face; ``pseudonyms`` stand for the client addresses
     kept for the limit on new searches."""
     index = LocalIndex(Path(settings.search.local_index))
+    readers = AnswerReaders(settings.search.reader_processes)
     targets: dict[str, tuple[Target, TargetSettings]] = {}
     for name, configured in settings.search.targets.items():
         if not configured.enabled:
@@ -33,10 +34,13 @@ def build_search(
             configured = configured.model_copy(
                 update={"indexes": dict(_STANDARD_INDEXES[configured.protocol])}
             )
-        targets[name] = (build_target(name, configured, local_index=index), configured)
+        targets[name] = (
+            build_target(name, configured, local_index=index, readers=readers),
+            configured,
+        )
     service = SearchService(
         SearchSessions(database),
-        Federation(targets),
+        Federation(targets, readers=readers),
         cache_seconds=settings.search.cache_seconds,
         max_wait_seconds=settings.search.max_wait_seconds,
         searches_per_minute=settings.search.searches_per_minute,

@@ -15,7 +15,7 @@ from libgate.breaker import CircuitBreaker
 from libgate.config import TargetSettings
 from libgate.search._model import Record, TargetError
 from libgate.search.query import Query
-from libgate.search.targets import Target
+from libgate.search.targets import AnswerReaders, Target
 
 log = logging.getLogger("libgate.search")
 
@@ -45,9 +45,16 @@ class _Guarded:
 
 class Federation:
     """The configured targets, each with its own concurrency limit and circuit breaker
-    (so a failing neighbour is skipped quickly until it recovers)."""
+    (so a failing neighbour is skipped quickly until it recovers). ``readers``: the worker
+    processes the targets read their answers in, stopped with the federation."""
 
-    def __init__(self, targets: Mapping[str, tuple[Target, TargetSettings]]) -> None:
+    def __init__(
+        self,
+        targets: Mapping[str, tuple[Target, TargetSettings]],
+        *,
+        readers: AnswerReaders | None = None,
+    ) -> None:
+        self._readers = readers
         self._targets = {
             name: _Guarded(
                 target,
@@ -127,3 +134,5 @@ class Federation:
     async def aclose(self) -> None:
         for guarded in self._targets.values():
             await guarded.target.aclose()
+        if self._readers is not None:
+            await asyncio.to_thread(self._readers.close)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from libgate.config import TargetSettings
 from libgate.search._model import Record, TargetAnswer, TargetError
 from libgate.search.query import Query, to_cql
 from libgate.search.records import (
@@ -19,7 +20,8 @@ from libgate.search.records import (
     record_from_dc,
     record_from_marcxml,
 )
-from libgate.search.targets._http_limits import HttpTarget
+from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, HttpTarget
+from libgate.search.targets._readers import AnswerReaders, ReaderStopped
 
 _RESPONSE_NAMESPACES = (
     "http://www.loc.gov/zing/srw/",  # SRU 1.1 and 1.2
@@ -41,9 +43,31 @@ class _Diagnostic:
         return f"{words}: {self.details}" if self.details else words
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What reading an answer needs to know of its target (sent to a reader process)."""
+
+    name: str
+    title: str
+    max_bytes: int
+
+
 class SruTarget(HttpTarget):
     """Searches one SRU server. One HTTP client (and its connection pool) per target, with
-    at most ``settings.max_concurrent`` connections; :meth:`aclose` releases it."""
+    at most ``settings.max_concurrent`` connections; :meth:`aclose` releases it. Answers
+    are read by ``readers`` (shared by the targets of a search; default: in a thread)."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: TargetSettings,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        readers: AnswerReaders | None = None,
+    ) -> None:
+        super().__init__(name, settings, max_bytes=max_bytes)
+        self._readers = readers or AnswerReaders(0)
+        self._source = _Source(name, self.title, max_bytes)
 
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         """The hit count and up to ``limit`` records for ``query``, or TargetError."""
@@ -56,8 +80,13 @@ class SruTarget(HttpTarget):
                 )
         except TimeoutError:
             raise TargetError(f"{self.title} did not answer within {timeout:g} s") from None
-        # Parsing and converting a large answer takes a while: not on the event loop.
-        hits, records, notes = await asyncio.to_thread(self._read, status, body)
+        try:
+            hits, records, notes = await self._readers.run(_read, self._source, status, body)
+        except ReaderStopped:
+            raise TargetError(
+                f"{self.title}'s answer could not be read: libgate's reading process stopped "
+                "(see the system log)"
+            ) from None
         return TargetAnswer(hits, records, (*translation.diagnostics, *notes))
 
     async def _search(self, cql: str, maximum: int) -> tuple[int, bytes]:
@@ -74,59 +103,65 @@ class SruTarget(HttpTarget):
         }
         return await self._get(self.settings.url, params)
 
-    def _read(self, status: int, body: bytes) -> tuple[int, tuple[Record, ...], tuple[str, ...]]:
-        root = self._sru_response(status, body)
-        namespace = etree.QName(root).namespace
-        diagnostics = _diagnostics(root, namespace)
-        hits_text = root.findtext(f"{{{namespace}}}numberOfRecords", "").strip()
-        record_data = root.findall(f"{{{namespace}}}records/{{{namespace}}}record")
-        if diagnostics and (not hits_text.isdigit() or (int(hits_text) == 0 and not record_data)):
-            raise TargetError(f"{self.title} could not run the search: {diagnostics[0]}")
-        if not hits_text.isdigit():
-            raise TargetError(f"{self.title} sent SRU results without a number of records")
-        records = [r for item in record_data if (r := self._record(item, namespace)) is not None]
-        notes = [str(d) for d in diagnostics]
-        if len(records) < len(record_data):
-            skipped = len(record_data) - len(records)
-            notes.append(f"{skipped} of its records could not be read and were left out")
-        return int(hits_text), tuple(records), tuple(notes)
 
-    def _sru_response(self, status: int, body: bytes) -> etree._Element:
-        refused: TargetError | None = None
-        try:
-            root = parse_xml(body, max_bytes=self.max_bytes)
-        except TargetError as exc:
-            refused = exc
-        else:
-            name = etree.QName(root)
-            if name.localname == _RESPONSE and name.namespace in _RESPONSE_NAMESPACES:
-                return root
-        if status >= 400:
-            raise TargetError(
-                f"{self.title} answered with an error (HTTP {status}) instead of search results"
-            )
-        if refused is not None:
-            raise TargetError(f"{self.title} sent an answer libgate refused: {refused}")
-        raise TargetError(f"{self.title} did not answer with SRU search results")
+def _read(
+    source: _Source, status: int, body: bytes
+) -> tuple[int, tuple[Record, ...], tuple[str, ...]]:
+    """An SRU answer's hit count, records and notes, or TargetError."""
+    root = _sru_response(source, status, body)
+    namespace = etree.QName(root).namespace
+    diagnostics = _diagnostics(root, namespace)
+    hits_text = root.findtext(f"{{{namespace}}}numberOfRecords", "").strip()
+    record_data = root.findall(f"{{{namespace}}}records/{{{namespace}}}record")
+    if diagnostics and (not hits_text.isdigit() or (int(hits_text) == 0 and not record_data)):
+        raise TargetError(f"{source.title} could not run the search: {diagnostics[0]}")
+    if not hits_text.isdigit():
+        raise TargetError(f"{source.title} sent SRU results without a number of records")
+    records = [r for item in record_data if (r := _record(source, item, namespace)) is not None]
+    notes = [str(d) for d in diagnostics]
+    if len(records) < len(record_data):
+        skipped = len(record_data) - len(records)
+        notes.append(f"{skipped} of its records could not be read and were left out")
+    return int(hits_text), tuple(records), tuple(notes)
 
-    def _record(self, item: etree._Element, namespace: str) -> Record | None:
-        data = item.find(f"{{{namespace}}}recordData")
-        if data is None:
-            return None
-        content = _content(data)
-        if content is None:
-            return None
-        schema = etree.QName(content).namespace
-        native_id = item.findtext(f"{{{namespace}}}recordIdentifier", "").strip()
-        try:
-            if schema == MARC_NS:
-                return record_from_marcxml(content, source=self.name, native_id=native_id)
-            if schema in _DC_NAMESPACES:
-                return record_from_dc(content, source=self.name, native_id=native_id)
-        # One odd record (or a converter's blind spot) must not cost the whole answer.
-        except Exception:
-            return None
+
+def _sru_response(source: _Source, status: int, body: bytes) -> etree._Element:
+    refused: TargetError | None = None
+    try:
+        root = parse_xml(body, max_bytes=source.max_bytes)
+    except TargetError as exc:
+        refused = exc
+    else:
+        name = etree.QName(root)
+        if name.localname == _RESPONSE and name.namespace in _RESPONSE_NAMESPACES:
+            return root
+    if status >= 400:
+        raise TargetError(
+            f"{source.title} answered with an error (HTTP {status}) instead of search results"
+        )
+    if refused is not None:
+        raise TargetError(f"{source.title} sent an answer libgate refused: {refused}")
+    raise TargetError(f"{source.title} did not answer with SRU search results")
+
+
+def _record(source: _Source, item: etree._Element, namespace: str) -> Record | None:
+    data = item.find(f"{{{namespace}}}recordData")
+    if data is None:
         return None
+    content = _content(data)
+    if content is None:
+        return None
+    schema = etree.QName(content).namespace
+    native_id = item.findtext(f"{{{namespace}}}recordIdentifier", "").strip()
+    try:
+        if schema == MARC_NS:
+            return record_from_marcxml(content, source=source.name, native_id=native_id)
+        if schema in _DC_NAMESPACES:
+            return record_from_dc(content, source=source.name, native_id=native_id)
+    # One odd record (or a converter's blind spot) must not cost the whole answer.
+    except Exception:
+        return None
+    return None
 
 
 def _content(data: etree._Element) -> etree._Element | None:
