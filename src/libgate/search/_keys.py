@@ -127,8 +127,10 @@ def name_key(name: str) -> str:
 
 
 def _is_dates(part: str) -> bool:
+    if not any(map(str.isdigit, part)):
+        return False  # most parts of a name: nothing to fold
     first = fold(part).partition(" ")[0]
-    return any(c.isdigit() for c in part) and (first[:1].isdigit() or first in _DATE_WORDS)
+    return first[:1].isdigit() or first in _DATE_WORDS
 
 
 @lru_cache(maxsize=_CACHED)
