@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,12 +24,12 @@ class ReaderStopped(Exception):
 
 class AnswerReaders:
     """Runs a reading function in one of ``processes`` worker processes (started on first
-    use; None: one per core), or, with ``processes=0``, in a thread of this process.
+    use), or, with ``processes=0``, in a thread of this process.
     ``read`` and its arguments travel to the worker by pickling: a module-level function
     and plain values."""
 
-    def __init__(self, processes: int | None = None) -> None:
-        self.processes = (os.cpu_count() or 1) if processes is None else processes
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
 
     async def run(self, read: Callable[..., T], *args: Any) -> T:
