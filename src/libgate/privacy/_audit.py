@@ -8,7 +8,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    String,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,9 +35,32 @@ _FORBIDDEN_DETAIL_KEYS = frozenset({"pin", "password", "secret", "client_secret"
 _EVERY_ENTRY = AuditFilter()
 
 
+# Built once: json.dumps with any option set makes a new encoder at every call, and these
+# run for every entry (details as requests are answered, hashes as entries are sealed).
+_DETAIL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_CHAIN_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def _detail_text(detail: dict[str, Any]) -> str:
     """How an entry's detail is stored and hashed: one canonical JSON text."""
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"))
+    return _DETAIL_JSON.encode(detail)
+
+
+def _chain_hash(
+    prev_hash: str,
+    seq: int,
+    at: float,
+    event: str,
+    patron_ref: str | None,
+    client_id: str | None,
+    ip: str | None,
+    detail_text: str,
+) -> str:
+    """The hash of an entry sealed at ``seq`` after an entry hashing to ``prev_hash``."""
+    canonical = _CHAIN_JSON.encode(
+        [prev_hash, seq, repr(at), event, patron_ref, client_id, ip, detail_text]
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -94,20 +127,16 @@ class AuditEntry:
     def expected_hash(self, seq: int, prev_hash: str) -> str:
         """The hash this entry holds when sealed at ``seq`` after an entry hashing to
         ``prev_hash``."""
-        canonical = json.dumps(
-            [
-                prev_hash,
-                seq,
-                repr(self.at),
-                self.event,
-                self.patron_ref,
-                self.client_id,
-                self.ip,
-                self.detail_text,
-            ],
-            separators=(",", ":"),
+        return _chain_hash(
+            prev_hash,
+            seq,
+            self.at,
+            self.event,
+            self.patron_ref,
+            self.client_id,
+            self.ip,
+            self.detail_text,
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -153,6 +182,63 @@ def audit_row(
         "ip": ip,
         "detail": _detail_text(detail),
     }
+
+
+# PostgreSQL seals a batch in one statement, its values passed as four arrays.
+_SEAL_ARRAYS = text(
+    "UPDATE audit_log SET seq = sealed.seq, prev_hash = sealed.prev_hash, hash = sealed.hash"
+    " FROM unnest(:ids, :seqs, :prev_hashes, :hashes) AS sealed(id, seq, prev_hash, hash)"
+    " WHERE audit_log.id = sealed.id"
+).bindparams(
+    bindparam("ids", type_=ARRAY(BigInteger)),
+    bindparam("seqs", type_=ARRAY(BigInteger)),
+    bindparam("prev_hashes", type_=ARRAY(String)),
+    bindparam("hashes", type_=ARRAY(String)),
+)
+# Elsewhere (SQLite), one UPDATE per entry.
+_SEAL_EACH = (
+    update(audit_log)
+    .where(audit_log.c.id == bindparam("row_id"))
+    .values(seq=bindparam("new_seq"), prev_hash=bindparam("prev"), hash=bindparam("digest"))
+)
+
+
+class _Sealing:
+    """The chain positions and hashes worked out for one batch of entries."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.seqs: list[int] = []
+        self.prev_hashes: list[str] = []
+        self.hashes: list[str] = []
+
+    def add(self, row_id: int, seq: int, prev_hash: str, digest: str) -> None:
+        self.ids.append(row_id)
+        self.seqs.append(seq)
+        self.prev_hashes.append(prev_hash)
+        self.hashes.append(digest)
+
+    async def write(self, connection: AsyncConnection, *, postgres: bool) -> None:
+        if postgres:
+            await connection.execute(
+                _SEAL_ARRAYS,
+                {
+                    "ids": self.ids,
+                    "seqs": self.seqs,
+                    "prev_hashes": self.prev_hashes,
+                    "hashes": self.hashes,
+                },
+            )
+            return
+        await connection.execute(
+            _SEAL_EACH,
+            [
+                {"row_id": row_id, "new_seq": seq, "prev": prev_hash, "digest": digest}
+                for row_id, seq, prev_hash, digest in zip(
+                    self.ids, self.seqs, self.prev_hashes, self.hashes, strict=True
+                )
+            ],
+        )
 
 
 class AuditTrail:
@@ -209,24 +295,22 @@ class AuditTrail:
                     return sealed
                 seq: int = head.seq
                 prev_hash: str = head.hash
-                changes = []
+                sealing = _Sealing()
                 for row in rows:
                     seq += 1
-                    digest = _entry(row).expected_hash(seq, prev_hash)
-                    changes.append(
-                        {"row_id": row.id, "new_seq": seq, "prev": prev_hash, "digest": digest}
+                    digest = _chain_hash(
+                        prev_hash,
+                        seq,
+                        row.at,
+                        row.event,
+                        row.patron_ref,
+                        row.client_id,
+                        row.ip,
+                        row.detail,
                     )
+                    sealing.add(row.id, seq, prev_hash, digest)
                     prev_hash = digest
-                await connection.execute(
-                    update(audit_log)
-                    .where(audit_log.c.id == bindparam("row_id"))
-                    .values(
-                        seq=bindparam("new_seq"),
-                        prev_hash=bindparam("prev"),
-                        hash=bindparam("digest"),
-                    ),
-                    changes,
-                )
+                await sealing.write(connection, postgres=not self._database.is_sqlite)
                 await connection.execute(
                     update(audit_head)
                     .where(audit_head.c.id == _HEAD_ID)
