@@ -1,30 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    BigInteger,
-    ColumnElement,
-    String,
-    bindparam,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.db import Database, Unit, as_unit
 from libgate.db.tables import audit_head, audit_log
 from libgate.privacy._audit_filter import AuditFilter
+from libgate.privacy._sealing import Sealing, chain_hash
 
 GENESIS = "0" * 64
 _HEAD_ID = 1
@@ -33,34 +23,14 @@ _BATCH = 5000
 # Words that must never be written into the audit trail, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = frozenset({"pin", "password", "secret", "client_secret", "code"})
 _EVERY_ENTRY = AuditFilter()
-
-
-# Built once: json.dumps with any option set makes a new encoder at every call, and these
-# run for every entry (details as requests are answered, hashes as entries are sealed).
+# Built once: json.dumps with any option set makes a new encoder at every call, and every
+# entry's detail is written through it.
 _DETAIL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
-_CHAIN_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _detail_text(detail: dict[str, Any]) -> str:
     """How an entry's detail is stored and hashed: one canonical JSON text."""
     return _DETAIL_JSON.encode(detail)
-
-
-def _chain_hash(
-    prev_hash: str,
-    seq: int,
-    at: float,
-    event: str,
-    patron_ref: str | None,
-    client_id: str | None,
-    ip: str | None,
-    detail_text: str,
-) -> str:
-    """The hash of an entry sealed at ``seq`` after an entry hashing to ``prev_hash``."""
-    canonical = _CHAIN_JSON.encode(
-        [prev_hash, seq, repr(at), event, patron_ref, client_id, ip, detail_text]
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -127,7 +97,7 @@ class AuditEntry:
     def expected_hash(self, seq: int, prev_hash: str) -> str:
         """The hash this entry holds when sealed at ``seq`` after an entry hashing to
         ``prev_hash``."""
-        return _chain_hash(
+        return chain_hash(
             prev_hash,
             seq,
             self.at,
@@ -184,63 +154,6 @@ def audit_row(
     }
 
 
-# PostgreSQL seals a batch in one statement, its values passed as four arrays.
-_SEAL_ARRAYS = text(
-    "UPDATE audit_log SET seq = sealed.seq, prev_hash = sealed.prev_hash, hash = sealed.hash"
-    " FROM unnest(:ids, :seqs, :prev_hashes, :hashes) AS sealed(id, seq, prev_hash, hash)"
-    " WHERE audit_log.id = sealed.id"
-).bindparams(
-    bindparam("ids", type_=ARRAY(BigInteger)),
-    bindparam("seqs", type_=ARRAY(BigInteger)),
-    bindparam("prev_hashes", type_=ARRAY(String)),
-    bindparam("hashes", type_=ARRAY(String)),
-)
-# Elsewhere (SQLite), one UPDATE per entry.
-_SEAL_EACH = (
-    update(audit_log)
-    .where(audit_log.c.id == bindparam("row_id"))
-    .values(seq=bindparam("new_seq"), prev_hash=bindparam("prev"), hash=bindparam("digest"))
-)
-
-
-class _Sealing:
-    """The chain positions and hashes worked out for one batch of entries."""
-
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-        self.seqs: list[int] = []
-        self.prev_hashes: list[str] = []
-        self.hashes: list[str] = []
-
-    def add(self, row_id: int, seq: int, prev_hash: str, digest: str) -> None:
-        self.ids.append(row_id)
-        self.seqs.append(seq)
-        self.prev_hashes.append(prev_hash)
-        self.hashes.append(digest)
-
-    async def write(self, connection: AsyncConnection, *, postgres: bool) -> None:
-        if postgres:
-            await connection.execute(
-                _SEAL_ARRAYS,
-                {
-                    "ids": self.ids,
-                    "seqs": self.seqs,
-                    "prev_hashes": self.prev_hashes,
-                    "hashes": self.hashes,
-                },
-            )
-            return
-        await connection.execute(
-            _SEAL_EACH,
-            [
-                {"row_id": row_id, "new_seq": seq, "prev": prev_hash, "digest": digest}
-                for row_id, seq, prev_hash, digest in zip(
-                    self.ids, self.seqs, self.prev_hashes, self.hashes, strict=True
-                )
-            ],
-        )
-
-
 class AuditTrail:
     """Append-only, hash-chained record of sign-ins, tokens, disclosures and consents.
 
@@ -295,10 +208,10 @@ class AuditTrail:
                     return sealed
                 seq: int = head.seq
                 prev_hash: str = head.hash
-                sealing = _Sealing()
+                sealing = Sealing()
                 for row in rows:
                     seq += 1
-                    digest = _chain_hash(
+                    digest = chain_hash(
                         prev_hash,
                         seq,
                         row.at,
