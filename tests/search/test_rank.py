@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from libgate.search import Cluster, Record
-from libgate.search._rank import rank
+from libgate.search._rank import Ranking, rank
 from libgate.search.query import parse
 
 
@@ -88,6 +88,24 @@ def test_a_cluster_found_at_several_sources_ranks_higher() -> None:
         parse("dune"),
     )
     assert keys(ranked)[:2] == ["three", "one"]
+
+
+def test_clusters_growing_as_targets_answer_score_as_if_ranked_afresh() -> None:
+    """A search ranks its clusters after each answer and keeps what it worked out; a
+    copy of a record joining from another library, or a different record joining, must
+    leave it where ranking everything at the end would."""
+    query = parse("dune")
+    ongoing = Ranking(query)
+    copied = cluster("copied", "a", title="Dune", year=1965)
+    joined = cluster("joined", "a", title="Dune", subjects=("Deserts",))
+    alone = cluster("alone", "a", title="Dune messiah", year=1980)
+    clusters = [copied, joined, alone, *FILLER]
+    ongoing.rank(clusters)
+    copied.records.append(Record(source="b", native_id="copied", title="Dune", year=1990))
+    joined.records.append(Record(source="c", native_id="j2", title="Dune", subtitle="a novel"))
+    kept = [(c.key, c.score) for c in ongoing.rank(clusters, sort="year")]
+    assert kept == [(c.key, c.score) for c in Ranking(query).rank(clusters, sort="year")]
+    assert keys(ongoing.rank(clusters, sort="year"))[0] == "copied"  # now held from 1990
 
 
 def test_a_target_weight_lifts_or_lowers_its_records() -> None:

@@ -5,13 +5,13 @@ library's own weighting of each target; or newest first; or by title."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Literal
 
 from libgate.search._keys import fold, full_title, name_key, title_key, without_article, words
-from libgate.search._model import Cluster
+from libgate.search._model import Cluster, Record
 from libgate.search._per_edition import PerEdition
 from libgate.search.query import Query, terms
 from libgate.search.records import normalise_isbn
@@ -47,6 +47,22 @@ def rank(
     return Ranking(query).rank(clusters, weights=weights, sort=sort)
 
 
+# What ranking reads of a record: records alike in all of it add only their source.
+_Description = tuple[object, ...]
+
+
+def _description(record: Record) -> _Description:
+    return (
+        record.title,
+        record.subtitle,
+        record.authors,
+        record.subjects,
+        record.publisher,
+        record.edition,
+        record.isbns,
+    )
+
+
 @dataclass(slots=True)  # not frozen: made for every cluster as it grows, and never changed
 class _Facts:
     """What ranking needs of one cluster, for one query."""
@@ -54,6 +70,7 @@ class _Facts:
     lengths: tuple[int, ...]  # words per field
     found: tuple[tuple[tuple[int, int], ...], ...]  # per query term: (field, occurrences)
     exact_title: bool
+    described: frozenset[_Description]  # the cluster's distinct records
     sources: frozenset[str]
     spread_boost: float  # for being found at several sources
     sort_title: str
@@ -101,20 +118,12 @@ class Ranking(PerEdition[_Facts]):
         year: int | None = None
         sort_title = ""
         exact = False
-        described: set[tuple[object, ...]] = set()
+        described: set[_Description] = set()
         for record in cluster.records:
             sources.add(record.source)
             if record.year is not None and (year is None or record.year > year):
                 year = record.year
-            description = (
-                record.title,
-                record.subtitle,
-                record.authors,
-                record.subjects,
-                record.publisher,
-                record.edition,
-                record.isbns,
-            )
+            description = _description(record)
             if description in described:
                 continue  # the same record from another source: only the source is news
             described.add(description)
@@ -143,10 +152,31 @@ class Ranking(PerEdition[_Facts]):
             lengths=tuple(map(len, fields)),
             found=tuple([_occurrences(fields, searched, word) for searched, word in self._terms]),
             exact_title=bool(self._exact) and exact,
+            described=frozenset(described),
             sources=frozenset(sources),
-            spread_boost=1 + _SOURCES_BOOST * math.log(len(sources)),
+            spread_boost=_spread_boost(sources),
             sort_title=sort_title,
             year=year,
+        )
+
+    def _grown(self, before: _Facts, joined: list[Record]) -> _Facts | None:
+        # Copies of records it already had (the same cataloguing from other libraries,
+        # the common case) change only where the cluster is held and how new it is.
+        if not before.described.issuperset(map(_description, joined)):
+            return None
+        sources = before.sources.union([record.source for record in joined])
+        years = [record.year for record in joined if record.year is not None]
+        if before.year is not None:
+            years.append(before.year)
+        return _Facts(
+            lengths=before.lengths,
+            found=before.found,
+            exact_title=before.exact_title,
+            described=before.described,
+            sources=sources,
+            spread_boost=_spread_boost(sources),
+            sort_title=before.sort_title,
+            year=max(years, default=None),
         )
 
     def _score(
@@ -182,6 +212,11 @@ class Ranking(PerEdition[_Facts]):
             if weights:
                 score *= max(weights.get(source, 1.0) for source in fact.sources)
             cluster.score = score
+
+
+def _spread_boost(sources: Collection[str]) -> float:
+    """For being found at several sources."""
+    return 1 + _SOURCES_BOOST * math.log(len(sources))
 
 
 def _query_terms(query: Query) -> tuple[list[tuple[tuple[int, ...], str]], str]:
