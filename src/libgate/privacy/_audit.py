@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libgate.db import Database, Unit, as_unit
 from libgate.db.tables import audit_head, audit_log
 from libgate.privacy._audit_filter import AuditFilter
-from libgate.privacy._sealing import Sealing, chain_hash
+from libgate.privacy._sealing import Seal, chain_hash, write_seals
 
 GENESIS = "0" * 64
 _HEAD_ID = 1
@@ -208,7 +208,7 @@ class AuditTrail:
                     return sealed
                 seq: int = head.seq
                 prev_hash: str = head.hash
-                sealing = Sealing()
+                seals: list[Seal] = []
                 for row in rows:
                     seq += 1
                     digest = chain_hash(
@@ -221,9 +221,9 @@ class AuditTrail:
                         row.ip,
                         row.detail,
                     )
-                    sealing.add(row.id, seq, prev_hash, digest)
+                    seals.append((row.id, seq, prev_hash, digest))
                     prev_hash = digest
-                await sealing.write(connection, postgres=not self._database.is_sqlite)
+                await write_seals(connection, seals, postgres=not self._database.is_sqlite)
                 await connection.execute(
                     update(audit_head)
                     .where(audit_head.c.id == _HEAD_ID)

@@ -52,39 +52,28 @@ _SEAL_EACH = (
 )
 
 
-class Sealing:
-    """The chain positions and hashes worked out for one batch of entries."""
+# An entry's place in the chain: (entry id, seq, hash before it, its hash).
+Seal = tuple[int, int, str, str]
 
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-        self.seqs: list[int] = []
-        self.prev_hashes: list[str] = []
-        self.hashes: list[str] = []
 
-    def add(self, row_id: int, seq: int, prev_hash: str, digest: str) -> None:
-        self.ids.append(row_id)
-        self.seqs.append(seq)
-        self.prev_hashes.append(prev_hash)
-        self.hashes.append(digest)
-
-    async def write(self, connection: AsyncConnection, *, postgres: bool) -> None:
-        if postgres:
-            await connection.execute(
-                _SEAL_ARRAYS,
-                {
-                    "ids": self.ids,
-                    "seqs": self.seqs,
-                    "prev_hashes": self.prev_hashes,
-                    "hashes": self.hashes,
-                },
-            )
-            return
+async def write_seals(connection: AsyncConnection, seals: list[Seal], *, postgres: bool) -> None:
+    """Give each entry its place in the chain, in the caller's transaction."""
+    if postgres:
+        ids, seqs, prev_hashes, hashes = zip(*seals, strict=True)
         await connection.execute(
-            _SEAL_EACH,
-            [
-                {"row_id": row_id, "new_seq": seq, "prev": prev_hash, "digest": digest}
-                for row_id, seq, prev_hash, digest in zip(
-                    self.ids, self.seqs, self.prev_hashes, self.hashes, strict=True
-                )
-            ],
+            _SEAL_ARRAYS,
+            {
+                "ids": list(ids),
+                "seqs": list(seqs),
+                "prev_hashes": list(prev_hashes),
+                "hashes": list(hashes),
+            },
         )
+        return
+    await connection.execute(
+        _SEAL_EACH,
+        [
+            {"row_id": row_id, "new_seq": seq, "prev": prev_hash, "digest": digest}
+            for row_id, seq, prev_hash, digest in seals
+        ],
+    )
