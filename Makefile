@@ -36,8 +36,12 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
+# The tests run in TEST_PROCESSES processes (default: one per core); then, once they have
+# all finished, the check that none of them left a PIN in clear anywhere.
+TEST_PROCESSES ?= auto
 test: $(INSTALLED) $(NODE_INTEROP)/node_modules/.installed $(NODE_AXE)/node_modules/.installed lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
+	$(PY) -m pytest --check-previous-run -m last tests/test_no_pin_leaks.py
 
 bench: $(INSTALLED)
 	$(PY) bench/run.py

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import logging
 import os
 import secrets
@@ -33,21 +34,56 @@ ISSUER = "http://libgate.test"
 ARTIFACTS = Path(os.environ.get("LIBGATE_TEST_ARTIFACTS", "test-artifacts")).resolve()
 
 
+# Which process of the run this is: "gw0", "gw1"... when pytest-xdist spreads the tests
+# over several, else "main".
+PROCESS = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# What each process of a run leaves for the leak check: the PINs it typed, where its
+# temporary folders are.
+LEFT_FOR_LEAK_CHECK = ARTIFACTS / "left-for-leak-check"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--check-previous-run",
+        action="store_true",
+        help="keep what the previous run left in the artifacts folder, for the tests marked "
+        "'last' (the PIN leak check) to read: make test runs them so after its parallel run",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if ARTIFACTS.exists():
+    # Only the run's first process starts afresh: pytest-xdist's workers start after it.
+    starts_run = not hasattr(config, "workerinput")
+    if starts_run and not config.getoption("check_previous_run") and ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
-    (ARTIFACTS / "logs").mkdir(parents=True)
-    (ARTIFACTS / "dumps").mkdir(parents=True)
+    for folder in ("logs", "dumps", LEFT_FOR_LEAK_CHECK.name):
+        (ARTIFACTS / folder).mkdir(parents=True, exist_ok=True)
     # Everything libgate logs in-process is kept too, for the leak check.
-    handler = logging.FileHandler(ARTIFACTS / "logs" / "in-process.log", encoding="utf-8")
+    log_file = ARTIFACTS / "logs" / f"in-process-{PROCESS}.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(JsonFormatter())
     logging.getLogger().addHandler(handler)
     logging.getLogger("libgate").setLevel(logging.DEBUG)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The leak check reads what every other test left behind, so it runs last.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The leak check reads what every other test left behind, so it runs last; and not at
+    # all in a worker process, which cannot know when the others have finished.
+    if hasattr(config, "workerinput"):
+        kept = [item for item in items if item.get_closest_marker("last") is None]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def left_for_leak_check(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of each process's tests: the PINs they typed and where their temporary
+    folders are, for a leak check run after them (the tests' own input, like their CSVs)."""
+    yield
+    record = {"pins": sorted(pins.USED), "temporary": str(tmp_path_factory.getbasetemp())}
+    path = LEFT_FOR_LEAK_CHECK / f"{PROCESS}-{os.getpid()}.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

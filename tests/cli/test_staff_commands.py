@@ -7,11 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from libgate.config import Settings, ThrottleSettings
 from libgate.services import Services
 from libgate.testing.processes import libgate_env
 from tests.conftest import Resident, write_patrons_csv
 from tests.support import pins
 from tests.support.cli import libgate
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Lockouts that outlast a few commands' start-up, however busy the machine."""
+    return settings.model_copy(update={"throttle": ThrottleSettings(lockout_seconds=600)})
 
 
 async def test_clients_add_prints_the_client_and_its_secret_once_as_json(

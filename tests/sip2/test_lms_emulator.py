@@ -64,7 +64,11 @@ async def test_before_login_only_a_status_request_is_answered(lms: LmsEmulator) 
         assert await client.raw(encode(Message.build("17", {}, [("AB", BOOK)]))) == b""
 
 
-@pytest.mark.parametrize(("pin", "valid"), [(PIN, "Y"), ("0000", "N"), (None, None)])
+@pytest.mark.parametrize(
+    ("pin", "valid"),
+    [(PIN, "Y"), ("0000", "N"), (None, None)],
+    ids=["right-pin", "wrong-pin", "no-pin"],  # the PIN is random: ids must not show it
+)
 async def test_a_known_card_gets_every_personal_field_whatever_the_pin(
     client: Client, pin: str | None, valid: str | None
 ) -> None:
