@@ -39,7 +39,10 @@ lint: $(INSTALLED)
 # The tests run in TEST_PROCESSES processes (default: one per core); then, once they have
 # all finished, the check that none of them left a PIN in clear anywhere.
 TEST_PROCESSES ?= auto
+# libgate is byte-compiled first: the tests start many libgate processes, and where
+# PYTHONDONTWRITEBYTECODE is set each would otherwise compile every module again.
 test: $(INSTALLED) $(NODE_INTEROP)/node_modules/.installed $(NODE_AXE)/node_modules/.installed lint
+	$(PY) -m compileall -q src
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile
 	$(PY) -m pytest --check-previous-run -m last tests/test_no_pin_leaks.py
 
