@@ -96,7 +96,8 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-async def _admin(sql: str) -> None:
+async def admin_sql(sql: str) -> None:
+    """Run ``sql`` on the PostgreSQL server (outside the test database: CREATE DATABASE)."""
     connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
     try:
         await connection.execute(sql)
@@ -110,7 +111,7 @@ def postgres_ready() -> Iterator[str]:
     disturb each other), migrated once, dropped at the end."""
     name = f"libgate_test_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}"
         if IN_CI:
@@ -119,7 +120,7 @@ def postgres_ready() -> Iterator[str]:
     url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
     asyncio.run(upgrade_to_latest(url))
     yield url
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

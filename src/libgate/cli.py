@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich.table import Table
 
 from libgate.cli_audit import audit_app
@@ -60,6 +59,8 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Run libgate."""
+    import uvicorn  # here, not above: the staff's other commands start quicker without it
+
     settings = settings_from(config)
     with_services(config, lambda services: services.keys.ensure_keys())
     setup_logging(settings.log_level)
@@ -86,6 +87,8 @@ def demo(
 ) -> None:
     """Start libgate with sample patrons, a demo service and a SIP2 gateway in front of an
     LMS emulator, and print how to try them."""
+    import uvicorn
+
     from libgate.app import create_app
     from libgate.demo import demo_gateway, prepare_demo, sample_patrons
 

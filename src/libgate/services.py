@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from libgate.config import Settings
-from libgate.db import Database, upgrade_to_latest
+from libgate.db import Database, ensure_latest
 from libgate.oidc import (
     ClientRegistry,
     ConsentStore,
@@ -67,7 +67,7 @@ async def build_services(
     directory does not use it (the SIP2 gateway does)."""
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
     if migrate:
-        await upgrade_to_latest(settings.database_url)
+        await ensure_latest(database)
     secrets = await InstanceSecrets.load(database, settings.secret_key)
     audit = AuditTrail(database)
     pseudonyms = Pseudonyms(secrets.derive("pseudonyms"))
