@@ -35,6 +35,9 @@ _SEAL_SECONDS = 1.0
 def _attach(app: Starlette, services: Services) -> None:
     app.state.services = services
     app.state.discovery = services.provider.discovery()
+    # Made now rather than at the first search, so that a search set-up libgate cannot use
+    # (a catalogue index it cannot open) stops it at start-up.
+    app.state.search, app.state.sru = services.search, services.sru
 
 
 def create_app(

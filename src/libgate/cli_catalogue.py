@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from libgate.cli_common import ConfigOption, console, err, settings_from
-from libgate.search.index import ImportReport, IndexUnusable, LocalIndex, NotMarc
+
+# The search package is loaded by these commands only, not by every libgate command.
+if TYPE_CHECKING:
+    from libgate.search.index import ImportReport, IndexUnusable, LocalIndex
 
 catalogue_app = typer.Typer(
     help="The library's own catalogue: the local search index.", no_args_is_help=True
@@ -23,6 +26,8 @@ def _index_path(config: Path | None) -> Path:
 
 
 def _open_index(path: Path) -> LocalIndex:
+    from libgate.search.index import IndexUnusable, LocalIndex
+
     try:
         return LocalIndex(path)
     except IndexUnusable as exc:
@@ -47,6 +52,8 @@ def import_file(
 ) -> None:
     """Add the records in FILE to the catalogue; records already there (same 001) are
     replaced, so importing a file again is safe."""
+    from libgate.search.index import IndexUnusable, NotMarc
+
     path = _index_path(config)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -134,6 +134,17 @@ async def test_lockouts_list_and_clear(
     assert "No active lockouts" in libgate(database_url, "lockouts", "list").stdout
 
 
+def test_staff_commands_work_while_the_catalogue_index_is_unusable(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Only searching needs the catalogue: a damaged index must not stop the other tasks.
+    damaged = tmp_path / "catalogue.db"
+    damaged.write_text("not a database at all" * 100)
+    listed = libgate(database_url, "lockouts", "list", LIBGATE_SEARCH__LOCAL_INDEX=str(damaged))
+    assert listed.returncode == 0, listed.stderr
+    assert "No active lockouts" in listed.stdout
+
+
 async def test_keys_rotate_keeps_the_old_keys_published(
     database_url: str, services: Services
 ) -> None:

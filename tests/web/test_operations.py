@@ -84,3 +84,16 @@ def test_metrics_count_the_whole_service_whichever_worker_answers(
     pattern = re.compile(r'libgate_http_requests_total\{[^}]*route="/healthz"[^}]*\} (\S+)')
     counts = {float(match.group(1)) for text in scraped for match in pattern.finditer(text)}
     assert counts == {float(requests)}
+
+
+def test_libgate_will_not_start_with_a_catalogue_index_it_cannot_use(
+    database_url: str, log_dir: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "catalogue.db"
+    damaged.write_text("not a database at all" * 100)
+    with (
+        pytest.raises(RuntimeError, match="exited early") as refused,
+        live_server(database_url, log_dir, LIBGATE_SEARCH__LOCAL_INDEX=str(damaged)),
+    ):
+        pass
+    assert f"{damaged} is not a catalogue index" in str(refused.value)

@@ -22,7 +22,7 @@ _FIRST_RESULTS_WAIT = 1.0  # the page shows what has come by then, and the rest 
 
 
 def _service(request: Request) -> SearchService:
-    service: SearchService = request.app.state.services.search
+    service: SearchService = request.app.state.search
     return service
 
 

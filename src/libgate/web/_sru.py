@@ -13,7 +13,7 @@ _MAX_FORM_BYTES = 16 * 1024
 
 
 async def sru(request: Request) -> Response:
-    server: SruServer = request.app.state.services.sru
+    server: SruServer = request.app.state.sru
     params = dict(request.query_params)
     if request.method == "POST":
         if int(request.headers.get("content-length") or 0) > _MAX_FORM_BYTES:
