@@ -11,20 +11,25 @@ from tests.support.gateway import add_vendor, gateway_running, gateway_settings
 from tests.support.sip2 import CHECKOUT, connected
 
 from libgate.db import Database
-from libgate.sip2.gateway import Journal
+from libgate.sip2.gateway import Journal, JournalEntry
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 
 CARD, PIN = "29990000000021", pins.new_pin()
+# The kiosk's terminal password, and libgate's own ([lms] terminal_password).
+KIOSK_TERMINAL, LIBGATE_TERMINAL = "kiosk-terminal-secret", "libgate-terminal-secret"
 FIRST, SECOND, THIRD = "31000000000021", "31000000000022", "31000000000023"
 
 
-async def journal_states(database_url: str) -> list[tuple[str, str, str]]:
+async def journal_entries(database_url: str) -> list[JournalEntry]:
     database = Database(database_url)
     try:
-        entries = await Journal(database, loans_per_patron=0).entries()
+        return await Journal(database, loans_per_patron=0).entries()
     finally:
         await database.dispose()
-    return [(e.code, e.item, e.state) for e in entries]
+
+
+async def journal_states(database_url: str) -> list[tuple[str, str, str]]:
+    return [(e.code, e.item, e.state) for e in await journal_entries(database_url)]
 
 
 async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
@@ -34,6 +39,7 @@ async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
     lms = LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Mary Somerville")], items=items)
     await lms.start()
     settings = gateway_settings(database_url, lms, offline_loans_per_patron=2)
+    settings.lms.terminal_password = LIBGATE_TERMINAL
     password = await add_vendor(settings, "kiosk-1", "kiosk")
     try:
         async with (
@@ -45,9 +51,10 @@ async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
             assert online.fixed_value("ok") == "1" and "Offline" not in (online.get("AF") or "")
 
             await lms.stop()  # the LMS goes down mid-run
+            secrets = (("AC", KIOSK_TERMINAL), ("AD", PIN))
             answers = [
-                await kiosk.circulate("11", CHECKOUT, CARD, SECOND, ("AD", PIN)),
-                await kiosk.circulate("11", CHECKOUT, CARD, THIRD, ("AD", PIN)),
+                await kiosk.circulate("11", CHECKOUT, CARD, SECOND, *secrets),
+                await kiosk.circulate("11", CHECKOUT, CARD, THIRD, *secrets),
                 await kiosk.circulate(
                     "09", {"no_block": "N", "return_date": online.fixed[-1]}, CARD, FIRST
                 ),
@@ -60,6 +67,9 @@ async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
         # libgate restarts while the LMS is still down: the journal is in the database.
         expected = [("11", SECOND, "pending"), ("11", THIRD, "pending"), ("09", FIRST, "pending")]
         assert await journal_states(database_url) == expected
+        # Neither the PIN nor the kiosk's terminal password is kept in the database.
+        kept = [entry.message for entry in await journal_entries(database_url)]
+        assert not any(PIN in message or KIOSK_TERMINAL in message for message in kept)
         before = len(lms.received)
         async with gateway_running(settings):
             await lms.start()  # the LMS comes back
@@ -80,6 +90,8 @@ async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
         if m.code in ("11", "09")
     ]
     assert replayed == [("11", SECOND, "Y"), ("11", THIRD, "Y"), ("09", FIRST, "Y")]
-    assert all(m.get("AD") is None for m in lms.received[before:] if m.code == "11")
+    replayed_loans = [m for m in lms.received[before:] if m.code == "11"]
+    assert all(m.get("AD") is None for m in replayed_loans)
+    assert all(m.get("AC") == LIBGATE_TERMINAL for m in replayed_loans)
     assert lms.items[SECOND].on_loan_to == CARD and lms.items[THIRD].on_loan_to == CARD
     assert lms.items[FIRST].on_loan_to is None

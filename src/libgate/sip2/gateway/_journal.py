@@ -25,6 +25,7 @@ from libgate.db import Database
 from libgate.db.tables import sip2_journal
 from libgate.sip2._codec import Message, decode, encode, sip2_datetime
 from libgate.sip2._connection import LmsError, LmsLoginRefused, LmsNotReached
+from libgate.sip2._fields import SECRET_FIELDS
 from libgate.sip2._pool import LmsPool
 
 _LOAN_DAYS = 14
@@ -71,9 +72,15 @@ def _entry(row: Any) -> JournalEntry:
 
 
 class Journal:
-    def __init__(self, database: Database, *, loans_per_patron: int) -> None:
+    """``terminal_password``: libgate's own (``[lms] terminal_password``), sent in the
+    terminal password field (AC) of replayed transactions in place of the kiosk's."""
+
+    def __init__(
+        self, database: Database, *, loans_per_patron: int, terminal_password: str = ""
+    ) -> None:
         self._database = database
         self._loans_per_patron = loans_per_patron
+        self._terminal_password = terminal_password
         self._replaying = asyncio.Lock()
 
     async def accept(self, vendor: str, request: Message) -> Message:
@@ -82,8 +89,11 @@ class Journal:
         item = request.get("AB") or ""
         if not item or (request.code == "11" and not card):
             raise OfflineRefusal("Offline: this needs a card and an item.")
-        # The PIN is never stored: offline, it could not be checked anyway.
-        kept = request.with_fields([(c, v) for c, v in request.fields if c != "AD"])
+        # No secret is stored: the PIN (dropped) could not be checked offline anyway, and
+        # the terminal password (emptied: the field is required) is libgate's at replay.
+        kept = request.with_fields(
+            [(c, "" if c in SECRET_FIELDS else v) for c, v in request.fields if c != "AD"]
+        )
         message = encode(kept.with_error_detection(None), encoding="utf-8").decode("utf-8")
         async with self._database.transaction() as connection:
             if request.code == "11":
@@ -126,7 +136,7 @@ class Journal:
                 if entry is None:
                     return sent
                 try:
-                    answer = await lms.exchange(_replayable(entry))
+                    answer = await lms.exchange(_replayable(entry, self._terminal_password))
                 except (LmsNotReached, LmsLoginRefused):
                     await self._set_state(entry.id, "pending", None)  # never left: try again
                     return sent
@@ -212,11 +222,15 @@ class Journal:
             )
 
 
-def _replayable(entry: JournalEntry) -> Message:
+def _replayable(entry: JournalEntry, terminal_password: str) -> Message:
     """The journaled message, marked "no block" (SIP2's flag for a transaction the kiosk
-    already completed offline, which the LMS must accept) and dated when it happened."""
+    already completed offline, which the LMS must accept), dated when it happened, with
+    libgate's terminal password."""
     message = decode(entry.message.encode("utf-8"), encoding="utf-8")
     happened = sip2_datetime(dt.datetime.fromtimestamp(entry.created_at, dt.UTC))
+    message = message.with_fields(
+        [(c, terminal_password if c == "AC" else v) for c, v in message.fields]
+    )
     return message.with_fixed(no_block="Y", transaction_date=happened)
 
 
