@@ -67,7 +67,9 @@ class Database:
                 "max_overflow": pool_size // 2,
                 "pool_recycle": 1800,
             }
-        self.engine = create_async_engine(driver_url, **options)
+        # hide_parameters: a failed statement's message goes to the logs, and its values
+        # can be a card number or a message from a kiosk.
+        self.engine = create_async_engine(driver_url, hide_parameters=True, **options)
         self._postgres: PostgresStatements | None = None
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
