@@ -12,7 +12,7 @@ from tests.support.flow import refresh, tokens_for, userinfo
 
 
 async def test_introspection_describes_live_tokens_to_their_client(
-    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
 ) -> None:
     tokens = await tokens_for(http, portal, patron)
     access = (
@@ -26,6 +26,27 @@ async def test_introspection_describes_live_tokens_to_their_client(
     assert (await http.post("/introspect", auth=portal.auth, data={"token": "junk"})).json() == {
         "active": False
     }
+    # Each answer about a live token told the service who the resident is: recorded.
+    released = [
+        (entry.patron_ref, entry.client_id, entry.detail)
+        async for entry in services.audit.entries()
+        if entry.event == "claims.released" and entry.detail["endpoint"] == "introspect"
+    ]
+    record = (services.pseudonyms.patron_ref(patron.card), portal.client_id)
+    assert released == [(*record, {"endpoint": "introspect", "claims": ["sub"]})] * 2
+
+
+async def test_each_new_id_token_is_recorded_as_a_release_of_the_residents_sub(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    tokens = await tokens_for(http, portal, patron)
+    assert (await refresh(http, portal, tokens["refresh_token"])).json()["id_token"]
+    granted = {
+        entry.event: entry.detail["claims_released"]
+        async for entry in services.audit.entries()
+        if entry.event in ("token.issued", "token.refreshed")
+    }
+    assert granted == {"token.issued": ["sub"], "token.refreshed": ["sub"]}
 
 
 async def test_revoking_an_access_token_stops_it_but_not_the_refresh_token(

@@ -408,13 +408,13 @@ class OpenIDProvider:
         await self.tokens.revoke(client, token, form.get("token_type_hint"), ip)
 
     async def introspect(
-        self, form: Mapping[str, str], authorization: str | None
+        self, form: Mapping[str, str], authorization: str | None, ip: str
     ) -> dict[str, Any]:
         client = await self._client_auth.authenticate(form, authorization)
         token = form.get("token")
         if not token:
             raise InvalidRequest("token is required")
-        return await self.tokens.introspect(client, token, form.get("token_type_hint"))
+        return await self.tokens.introspect(client, token, form.get("token_type_hint"), ip)
 
     # ---- signing out ------------------------------------------------------------------
 

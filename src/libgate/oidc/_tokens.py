@@ -446,6 +446,7 @@ class TokenService:
                 ip=ip,
                 grant=grant.id,
                 scopes=sorted(scopes),
+                claims_released=["sub"],  # in the new ID token
             )
         return response, grant
 
@@ -531,9 +532,31 @@ class TokenService:
                 token_type="access_token",
             )
 
-    async def introspect(self, client: Client, token: str, hint: str | None) -> dict[str, Any]:
-        """RFC 7662. Only the client a token was issued to learns anything about it."""
-        inactive: dict[str, Any] = {"active": False}
+    async def introspect(
+        self, client: Client, token: str, hint: str | None, ip: str
+    ) -> dict[str, Any]:
+        """RFC 7662. Only the client a token was issued to learns anything about it, and
+        what it learns about the resident (``sub``) is recorded like any other release."""
+        found = await self._introspected(client, token, hint)
+        if found is None:
+            return {"active": False}
+        answer, card = found
+        async with self._database.unit() as unit:
+            await self._audit.record(
+                unit,
+                "claims.released",
+                patron_ref=self._pseudonyms.patron_ref(card),
+                client_id=client.client_id,
+                ip=ip,
+                endpoint="introspect",
+                claims=["sub"],
+            )
+        return answer
+
+    async def _introspected(
+        self, client: Client, token: str, hint: str | None
+    ) -> tuple[dict[str, Any], str] | None:
+        """The answer for an active token of ``client``'s, and whose card it is; else None."""
         if hint != "access_token":
             async with self._database.unit(atomic=False) as unit:
                 row = await unit.row(_REFRESH_TOKEN_STATE, {"token_hash": _digest(token)})
@@ -545,8 +568,8 @@ class TokenService:
                     or row["used_at"] is not None
                     or row["expires_at"] < time.time()
                 ):
-                    return inactive
-                return {
+                    return None
+                refresh_token = {
                     "active": True,
                     "token_type": "refresh_token",
                     "client_id": row["client_id"],
@@ -555,14 +578,15 @@ class TokenService:
                     "exp": int(row["expires_at"]),
                     "iss": self._issuer,
                 }
+                return refresh_token, grant.card
         try:
             info = await self.read_access_token(token)
         except InvalidToken:
-            return inactive
+            return None
         if info.claims.get("client_id") != client.client_id:
-            return inactive
+            return None
         claims = info.claims
-        return {
+        access_token = {
             "active": True,
             "token_type": "Bearer",
             **{
@@ -570,6 +594,7 @@ class TokenService:
                 for k in ("client_id", "scope", "sub", "exp", "iat", "iss", "aud", "jti")
             },
         }
+        return access_token, info.grant.card
 
     async def revoke_grants(
         self, connection: AsyncConnection, *, card: str, client_id: str | None = None

@@ -79,7 +79,9 @@ async def revoke(request: Request) -> Response:
 async def introspect(request: Request) -> Response:
     try:
         form = await read_form(request)
-        result = await _provider(request).introspect(form, request.headers.get("authorization"))
+        result = await _provider(request).introspect(
+            form, request.headers.get("authorization"), client_ip(request)
+        )
     except OAuthError as exc:
         return oauth_error_response(exc)
     return json_response(result)
