@@ -119,3 +119,23 @@ async def test_the_account_summary_has_loans_fines_and_expiry(lms: LmsEmulator) 
     assert summary is not None and unknown is None
     assert summary.charged == 2 and sorted(summary.loans) == LOANS
     assert summary.fees == "2.40" and summary.patron.expires == dt.date(2031, 3, 1)
+
+
+@pytest.mark.parametrize("typed", ["12|34", "12\u20ac4", "12\r34"], ids=["pipe", "euro", "cr"])
+async def test_a_pin_sip2_cannot_carry_is_a_wrong_pin_and_nothing_is_sent(
+    lms: LmsEmulator, typed: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = pool_for(lms)
+    directory = Sip2Directory(pool, institution="LIB")
+    try:
+        assert isinstance(await directory.authenticate(CARD, PIN), Patron)
+        sent = len(lms.received)
+        assert await directory.authenticate(CARD, typed) is AuthFailure.BAD_PIN
+        assert await directory.authenticate(typed, PIN) is AuthFailure.UNKNOWN_CARD
+        assert await directory.lookup(typed) is None
+        assert len(lms.received) == sent  # a message SIP2 cannot carry never leaves
+        assert pool.breaker.refusal() is None  # and it is no fault of the LMS's
+        assert isinstance(await directory.authenticate(CARD, PIN), Patron)
+    finally:
+        await pool.close()
+    assert typed not in caplog.text

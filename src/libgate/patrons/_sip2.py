@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from libgate.patrons._directory import AuthFailure, DirectoryUnavailable, Patron
-from libgate.sip2 import LmsError, LmsPool, Message, parse_sip2_datetime
+from libgate.sip2 import LmsError, LmsPool, Message, Sip2Error, encode, parse_sip2_datetime
 
 # Patron status flags (SIP2 2.00, 14 positions) that stop a card signing in.
 _CHARGE_PRIVILEGES_DENIED = 0
@@ -60,10 +60,20 @@ class Sip2Directory:
         return Message.build("63", {"language": "000", "summary": "".join(flags)}, fields)
 
     async def _ask(self, card: str, pin: str | None, summary: int | None = None) -> Message:
+        """The LMS's answer. Raises Sip2Error, before anything is sent, for a card number or
+        PIN that SIP2 cannot carry ('|', or a character the link's character set lacks):
+        no LMS can hold one."""
         try:
             return await self._pool.exchange(self.patron_information(card, pin, summary))
         except LmsError as exc:
             raise DirectoryUnavailable(str(exc)) from exc
+
+    def _carries(self, card: str) -> bool:
+        try:
+            encode(self.patron_information(card), encoding=self._pool.link.encoding)
+        except Sip2Error:
+            return False
+        return True
 
     async def authenticate(self, card: str, pin: str) -> Patron | AuthFailure:
         if not pin.strip() or not card:
@@ -72,6 +82,8 @@ class Sip2Directory:
             answer = await self._ask(card, pin)
         except DirectoryUnavailable:
             return AuthFailure.UNAVAILABLE
+        except Sip2Error:
+            return AuthFailure.BAD_PIN if self._carries(card) else AuthFailure.UNKNOWN_CARD
         if answer.get("BL") != "Y":
             return AuthFailure.UNKNOWN_CARD
         if answer.get("CQ") != "Y":
@@ -79,11 +91,17 @@ class Sip2Directory:
         return _patron(card, answer).may_sign_in()
 
     async def lookup(self, card: str) -> Patron | None:
-        answer = await self._ask(card, None)
+        try:
+            answer = await self._ask(card, None)
+        except Sip2Error:
+            return None
         return _patron(card, answer) if answer.get("BL") == "Y" else None
 
     async def account(self, card: str) -> AccountSummary | None:
-        answer = await self._ask(card, None, _SUMMARY_CHARGED)
+        try:
+            answer = await self._ask(card, None, _SUMMARY_CHARGED)
+        except Sip2Error:
+            return None
         if answer.get("BL") != "Y":
             return None
         return AccountSummary(

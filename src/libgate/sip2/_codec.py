@@ -212,10 +212,11 @@ def encode(message: Message, *, encoding: str = DEFAULT_ENCODING, errors: str = 
     try:
         # ASCII is the same in every SIP2 character set, and much the quickest to write.
         body = text.encode("ascii" if text.isascii() else encoding, errors=errors)
-    except UnicodeEncodeError as exc:
+    except UnicodeEncodeError:
+        # from None: the encoder's own error quotes the character, which may be a PIN's.
         raise CharacterSetError(
             f"message {message.code} has text that {encoding} cannot carry"
-        ) from exc
+        ) from None
     if message.checksummed:
         body += b"AZ"
         body += checksum(body).encode("ascii")

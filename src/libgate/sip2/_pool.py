@@ -18,6 +18,7 @@ from libgate.sip2._connection import (
     LmsNotReached,
     LmsUnavailable,
 )
+from libgate.sip2._errors import Sip2Error
 
 log = logging.getLogger("libgate.sip2.lms")
 
@@ -61,6 +62,9 @@ class LmsPool:
             except LmsError:
                 await connection.close()
                 self.breaker.failed()
+                raise
+            except Sip2Error:
+                self._idle.append(connection)  # the request could not be written: none sent
                 raise
             except BaseException:
                 await connection.close()  # cancelled mid-exchange: its state is unknown
