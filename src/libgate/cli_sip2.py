@@ -89,11 +89,13 @@ def check(
 
 @sip2_app.command("serve")
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on ([gateway] host).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on ([gateway] port).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (\\[gateway] host).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (\\[gateway] port).")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Run the SIP2 gateway for kiosks and vendors (the LMS link comes from [lms])."""
+    """Run the SIP2 gateway for kiosks and vendors (the LMS link comes from \\[lms])."""
     settings = settings_from(config)
     setup_logging(settings.log_level)
 
@@ -126,7 +128,7 @@ def serve(
 @vendors_app.command("add")
 def vendors_add(
     login: Annotated[str, typer.Argument(help="The login the vendor sends (93 CN).")],
-    policy: Annotated[str, typer.Option(help="A policy name from [gateway.policies].")],
+    policy: Annotated[str, typer.Option(help="A policy name from \\[gateway.policies].")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the account as JSON.")] = False,
     config: ConfigOption = None,
 ) -> None:
