@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -84,6 +84,19 @@ class LmsSettings(_Section):
     )
 
 
+# The fixed fields of SIP2 answers that describe the patron, not the transaction.
+PatronDetail = Literal[
+    "patron_status",
+    "language",
+    "hold_items_count",
+    "overdue_items_count",
+    "charged_items_count",
+    "fine_items_count",
+    "recall_items_count",
+    "unavailable_holds_count",
+]
+
+
 class VendorPolicy(_Section):
     """What one kind of SIP2 client (kiosk, e-resource platform) may do through the gateway."""
 
@@ -94,6 +107,15 @@ class VendorPolicy(_Section):
     fields: list[str] = Field(
         default_factory=lambda: ["AO", "AA", "BL", "CQ"],
         description="Variable fields it may receive in answers; all others are removed.",
+    )
+    fixed_fields: list[PatronDetail] = Field(
+        default_factory=list,
+        description=(
+            "Fixed fields about the patron it may receive in answers: patron_status (the 14 "
+            "flags: card reported lost, excessive fines ...), language, and the counts of "
+            "items held, overdue, charged, fined, recalled and unavailable holds "
+            "(hold_items_count ... unavailable_holds_count). Others are sent blank."
+        ),
     )
     real_card: bool = Field(
         False, description="Receive real card numbers in AA; otherwise a pseudonym per vendor."
@@ -138,6 +160,7 @@ def _default_policies() -> dict[str, VendorPolicy]:
                 "AT",
                 "AV",
             ],
+            fixed_fields=list(get_args(PatronDetail)),
             real_card=True,
             offline_lending=True,
         ),  # type: ignore[call-arg]

@@ -19,6 +19,18 @@ from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 
 CARD, BOOK, PIN = "29990000000007", "31000000000007", pins.new_pin()
 PERSONAL = {"AE", "BD", "BE", "BF", "PB", "PC", "AS", "AT", "AU", "AV", "BV", "AF"}
+# The fixed fields of a patron information answer (64) that describe the patron.
+PATRON_DETAILS = [
+    "patron_status",
+    "language",
+    "hold_items_count",
+    "overdue_items_count",
+    "charged_items_count",
+    "fine_items_count",
+    "recall_items_count",
+    "unavailable_holds_count",
+]
+BLANK_DETAILS = [" " * 14, "000"] + ["    "] * 6
 
 
 @pytest.fixture
@@ -67,6 +79,8 @@ async def test_a_validation_only_vendor_learns_membership_and_nothing_personal(
     # ... the vendor got membership, a pseudonym, and none of the personal fields.
     assert (answer.get("BL"), answer.get("CQ"), wrong.get("CQ")) == ("Y", "Y", "N")
     assert PERSONAL.isdisjoint(answer.field_codes())
+    # Nor the patron's flags (card lost, fines ...), language or counts: sent blank.
+    assert [answer.fixed_value(name) for name in PATRON_DETAILS] == BLANK_DETAILS
     pseudonym = answer.get("AA")
     assert pseudonym and pseudonym != CARD and wrong.get("AA") == pseudonym
     exchanges = await audit_details(database_url, "sip2.exchange")
@@ -98,6 +112,17 @@ async def test_a_kiosk_lends_through_the_gateway_with_real_card_numbers(
     assert loan.fixed_value("ok") == "1" and loan.get("AA") == CARD and loan.get("AH")
     assert back.fixed_value("ok") == "1"
     assert lms.items[BOOK].on_loan_to is None
+
+
+async def test_a_kiosk_receives_the_patrons_flags_and_counts_and_they_are_audited(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    async with vendor_session(database_url, lms, "kiosk-central-1", "kiosk") as kiosk:
+        answer = await kiosk.patron(CARD, PIN)
+    assert answer.fixed_value("hold_items_count") == "0001"  # Ada has one book on hold
+    assert answer.fixed_value("language") != "000"
+    (exchange,) = await audit_details(database_url, "sip2.exchange")
+    assert exchange["fields_released"] == answer.field_codes() + PATRON_DETAILS
 
 
 async def test_wrong_vendor_passwords_are_refused_and_then_hung_up_on(

@@ -4,14 +4,16 @@ LMS's answers it receives."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import get_args
 
-from libgate.config import VendorPolicy
+from libgate.config import PatronDetail, VendorPolicy
 from libgate.sip2._codec import Message, sip2_datetime
 from libgate.sip2._fields import SECRET_FIELDS
 from libgate.sip2._spec import MESSAGES, FixedField
 
 # Fields that identify the request an answer belongs to: echoed in refusals.
 _ECHOED = ("AO", "AA", "AB")
+_PATRON_DETAILS = frozenset(get_args(PatronDetail))
 
 
 def permits(policy: VendorPolicy, code: str) -> bool:
@@ -19,9 +21,10 @@ def permits(policy: VendorPolicy, code: str) -> bool:
 
 
 def released(policy: VendorPolicy, answer: Message, pseudonym: Callable[[str], str]) -> Message:
-    """The LMS's ``answer`` as this vendor may see it: only the fields its policy lists,
-    never a PIN or password, and the card number replaced by the vendor's own pseudonym
-    unless the policy allows the real one."""
+    """The LMS's ``answer`` as this vendor may see it: only the variable fields and the
+    patron details of the fixed part its policy lists (the other details blank, SIP2's
+    "not known"), never a PIN or password, and the card number replaced by the vendor's
+    own pseudonym unless the policy allows the real one."""
     allowed = set(policy.fields) - SECRET_FIELDS
     fields = []
     for code, value in answer.fields:
@@ -30,7 +33,23 @@ def released(policy: VendorPolicy, answer: Message, pseudonym: Callable[[str], s
         if code == "AA" and not policy.real_card and value:
             value = pseudonym(value)
         fields.append((code, value))
-    return answer.with_fields(fields)
+    withheld = {
+        spec.name: "000" if spec.name == "language" else " " * spec.length
+        for spec in answer.spec.fixed
+        if spec.name in _PATRON_DETAILS and spec.name not in policy.fixed_fields
+    }
+    return answer.with_fields(fields).with_fixed(**withheld)
+
+
+def fields_released(policy: VendorPolicy, answer: Message) -> list[str]:
+    """What a vendor received of ``answer`` (as :func:`released` made it): the variable
+    fields' codes, then the names of the patron details in its fixed part."""
+    details = [
+        spec.name
+        for spec in answer.spec.fixed
+        if spec.name in _PATRON_DETAILS and spec.name in policy.fixed_fields
+    ]
+    return answer.field_codes() + details
 
 
 def _refusal_value(spec: FixedField) -> str:

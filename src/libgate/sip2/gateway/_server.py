@@ -21,7 +21,7 @@ from libgate.sip2._errors import Sip2Error
 from libgate.sip2._pool import LmsPool
 from libgate.sip2._protocol import FrameProtocol
 from libgate.sip2.gateway._journal import Journal, OfflineRefusal
-from libgate.sip2.gateway._policy import permits, refusal, released
+from libgate.sip2.gateway._policy import fields_released, permits, refusal, released
 from libgate.sip2.gateway._vendors import Vendor, VendorRegistry
 
 log = logging.getLogger("libgate.sip2.gateway")
@@ -204,7 +204,7 @@ class Gateway:
             self._record(connection, vendor, request, [], refused="LMS error")
             return refusal(request, "The library system could not answer this request.")
         answer = released(policy, answer, lambda card: self._pseudonym(vendor, card))
-        self._record(connection, vendor, request, answer.field_codes())
+        self._record(connection, vendor, request, fields_released(policy, answer))
         return answer
 
     async def _offline(
@@ -216,7 +216,7 @@ class Gateway:
             self._record(connection, vendor, request, [], refused=f"offline: {exc}")
             return refusal(request, str(exc))
         answer = released(policy, answer, lambda card: self._pseudonym(vendor, card))
-        self._record(connection, vendor, request, answer.field_codes(), offline=True)
+        self._record(connection, vendor, request, fields_released(policy, answer), offline=True)
         return answer
 
     def _pseudonym(self, vendor: Vendor, card: str) -> str:
