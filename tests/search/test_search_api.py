@@ -62,6 +62,18 @@ async def test_a_script_asks_and_waits_in_one_request(http: httpx.AsyncClient) -
     assert response.headers["cache-control"] == "no-store"
 
 
+async def test_a_search_can_be_limited_to_some_catalogues(http: httpx.AsyncClient) -> None:
+    asked = [("q", "history"), ("target", "north"), ("target", "nowhere"), ("wait", "20")]
+    limited = (await http.get("/api/search", params=asked)).json()
+    assert [t["name"] for t in limited["targets"]] == ["north"]
+    assert {s["source"] for r in limited["records"] for s in r["sources"]} == {"north"}
+    refused = await http.post("/api/search?target=nowhere", json={"q": "history"})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "no such catalogue: nowhere; the catalogues are: local, north"
+    }
+
+
 async def test_a_started_search_is_polled_narrowed_and_paged(http: httpx.AsyncClient) -> None:
     search_id = await started(http, "history")
     await http.get("/api/search", params={"q": "history", "wait": "20"})  # same search: done

@@ -9,7 +9,7 @@ from libgate.search._merge import Merger, work_key
 from libgate.search._model import FORMATS, Cluster, Holding, Record, TargetAnswer, TargetError
 from libgate.search._present import SORTS, Gathered, present
 from libgate.search._rank import Sort, rank
-from libgate.search._service import SearchService, TooManySearches
+from libgate.search._service import SearchService, TooManySearches, UnknownTargets
 from libgate.search._sessions import SearchSessions, SessionState, TargetState
 from libgate.search._sru_server import SruServer
 from libgate.search._summary import summary
@@ -37,6 +37,7 @@ __all__ = [
     "TargetOutcome",
     "TargetState",
     "TooManySearches",
+    "UnknownTargets",
     "build_search",
     "facets",
     "narrow",

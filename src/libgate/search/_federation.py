@@ -78,8 +78,9 @@ class Federation:
     async def search(
         self, query: Query, names: list[str] | None = None
     ) -> AsyncIterator[TargetOutcome]:
-        """Outcomes in the order the targets finish."""
-        chosen = [name for name in (names or self.names) if name in self._targets]
+        """Outcomes in the order the targets finish; ``names``: those targets only (None:
+        every one)."""
+        chosen = self.names if names is None else [n for n in names if n in self._targets]
         pending = [asyncio.ensure_future(self._ask(name, query)) for name in chosen]
         try:
             for next_done in asyncio.as_completed(pending):

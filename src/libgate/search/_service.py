@@ -38,6 +38,16 @@ class TooManySearches(Exception):
         self.retry_after = _LIMIT_WINDOW_SECONDS
 
 
+class UnknownTargets(Exception):
+    """None of the catalogues a search was limited to is one this library searches."""
+
+    def __init__(self, asked: Collection[str], known: Collection[str]) -> None:
+        super().__init__(
+            f"no such catalogue: {', '.join(sorted(asked))}; "
+            f"the catalogues are: {', '.join(known) or 'none'}"
+        )
+
+
 class SearchService:
     def __init__(
         self,
@@ -64,11 +74,14 @@ class SearchService:
     async def start(
         self, text: str, targets: Collection[str] | None = None, *, client: str | None = None
     ) -> str:
-        """The id of a search for ``text`` (raises QuerySyntaxError): a new one, whose
+        """The id of a search for ``text`` (raises QuerySyntaxError), in ``targets`` (names
+        not configured are left out; raises UnknownTargets when none is left): a new one, whose
         targets this instance now asks, or a recent identical one. ``client``: the address
         asking, held to the limit of new searches a minute (raises TooManySearches)."""
         query = parse(text)
         chosen = [name for name in self._federation.names if not targets or name in targets]
+        if targets and not chosen:
+            raise UnknownTargets(targets, self._federation.names)
         canonical = to_cql(query, STANDARD_CQL_INDEXES).text + "\x1f" + ",".join(chosen)
         cache_key = hashlib.sha256(canonical.encode()).hexdigest()
         if self._cache_seconds > 0:

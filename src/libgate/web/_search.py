@@ -12,7 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from libgate.search import SORTS, QuerySyntaxError, SearchService, Sort, TooManySearches
+from libgate.search import (
+    SORTS,
+    QuerySyntaxError,
+    SearchService,
+    Sort,
+    TooManySearches,
+    UnknownTargets,
+)
 from libgate.web._http import NO_STORE, client_ip
 from libgate.web._pages import render
 
@@ -96,7 +103,7 @@ async def start_search(request: Request) -> Response:
     poll GET /api/search/{id} or follow /api/search/{id}/events."""
     try:
         search_id = await _start(request, await _query_text(request), _targets(request))
-    except QuerySyntaxError as exc:
+    except (QuerySyntaxError, UnknownTargets) as exc:
         return _error(400, str(exc))
     except TooManySearches as refusal:
         return _too_many(refusal)
@@ -118,7 +125,7 @@ async def search_now(request: Request) -> Response:
     try:
         search_id = await _start(request, await _query_text(request), _targets(request))
         wait = float(request.query_params.get("wait", "5"))
-    except QuerySyntaxError as exc:
+    except (QuerySyntaxError, UnknownTargets) as exc:
         return _error(400, str(exc))
     except TooManySearches as refusal:
         return _too_many(refusal)
