@@ -54,8 +54,8 @@ def check(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each step.")] = 5.0,
 ) -> None:
     """Diagnose an LMS's SIP2 service step by step: connect, log in, status and, with
-    --patron and --pin, a PIN check exactly as sign-in does it. Exits 0 only when every
-    step passed."""
+    --patron and --pin, a PIN check as sign-in does it (without a terminal password).
+    Exits 0 only when every step passed."""
     host, port = _host_port(address)
     user, _, password = login.partition(":")
     if (patron is None) != (pin is None):
