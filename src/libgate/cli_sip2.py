@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import signal
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -181,12 +182,25 @@ def vendors_remove(
 @sip2_app.command("journal")
 def journal(
     show_all: Annotated[
-        bool, typer.Option("--all", help="Also list transactions already applied.")
+        bool, typer.Option("--all", help="Also list transactions applied or resolved.")
     ] = False,
+    resolve: Annotated[
+        list[int] | None,
+        typer.Option(
+            metavar="NUMBER",
+            help=(
+                "Mark a failed or uncertain transaction (its # in the list) as put right by "
+                "hand in the LMS; it is forgotten 30 days later. Repeat for several."
+            ),
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Checkouts and checkins taken while the LMS was down: by default those still waiting,
     those the LMS refused, and those to check by hand."""
+    if resolve:
+        _resolve(resolve, config)
+        return
     states = None if show_all else ("pending", "sending", "failed", "uncertain")
     entries = with_services(
         config, lambda s: Journal(s.database, loans_per_patron=0).entries(states)
@@ -211,3 +225,18 @@ def journal(
             entry.outcome or "",
         )
     console.print(table)
+
+
+def _resolve(numbers: list[int], config: Path | None) -> None:
+    resolved = with_services(
+        config, lambda s: Journal(s.database, loans_per_patron=0).resolve(numbers)
+    )
+    if resolved:
+        console.print(f"Resolved: {', '.join(f'#{n}' for n in resolved)}.")
+    left = sorted(set(numbers) - set(resolved))
+    if left:
+        err.print(
+            f"Not resolved: {', '.join(f'#{n}' for n in left)}: only failed or uncertain "
+            "transactions can be (see libgate sip2 journal)."
+        )
+        raise typer.Exit(1)

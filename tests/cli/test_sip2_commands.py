@@ -110,7 +110,9 @@ async def test_the_journal_lists_what_still_needs_attention(
     assert "pending" in output and PIN not in output
 
 
-async def test_applied_journal_entries_are_forgotten_after_a_while(services: Services) -> None:
+async def test_journal_entries_applied_or_resolved_by_staff_are_forgotten_after_a_while(
+    database_url: str, services: Services
+) -> None:
     journal = Journal(services.database, loans_per_patron=5)
     for barcode in ("31000000000052", "31000000000053"):  # only the first exists in the LMS
         await journal.accept(
@@ -128,9 +130,28 @@ async def test_applied_journal_entries_are_forgotten_after_a_while(services: Ser
             assert await journal.replay(pool) == 2
         finally:
             await pool.close()
-    assert [e.state for e in await journal.entries()] == ["applied", "failed"]
+    applied, failed = await journal.entries()
+    assert (applied.state, failed.state) == ("applied", "failed")
     await journal.purge_applied(older_than=0)
     assert [(e.item, e.state) for e in await journal.entries()] == [("31000000000053", "failed")]
+    # Staff put the failed return right in the LMS by hand, and say so.
+    pending = await journal.accept(
+        "kiosk-1",
+        Message.build(
+            "09",
+            {"no_block": "N", "return_date": " " * 18},
+            [("AO", "LIB"), ("AB", "31000000000054")],
+        ),
+    )
+    assert pending.fixed_value("ok") == "1"
+    waiting = (await journal.entries())[-1].id
+    code, output = await libgate(
+        database_url, "sip2", "journal", "--resolve", str(failed.id), "--resolve", str(waiting)
+    )
+    assert code == 1
+    assert f"Resolved: #{failed.id}." in output and f"Not resolved: #{waiting}" in output
+    await journal.purge_applied(older_than=0)
+    assert [(e.id, e.state) for e in await journal.entries()] == [(waiting, "pending")]
 
 
 async def test_check_monitors_the_gateway_itself(lms: LmsEmulator, database_url: str) -> None:

@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -149,13 +149,30 @@ class Journal:
                 await self._set_state(entry.id, "applied" if applied else "failed", outcome)
                 sent += 1
 
+    async def resolve(self, entry_ids: Collection[int]) -> list[int]:
+        """Mark failed or uncertain transactions as put right by hand in the LMS, to be
+        forgotten as applied ones are; returns the ids so marked (others are left as
+        they are: pending ones will still be sent)."""
+        async with self._database.transaction() as connection:
+            marked = await connection.execute(
+                update(sip2_journal)
+                .where(
+                    sip2_journal.c.id.in_(list(entry_ids)),
+                    sip2_journal.c.state.in_(("failed", "uncertain")),
+                )
+                # replayed_at: when it was settled, which the purge counts from.
+                .values(state="resolved", replayed_at=time.time())
+                .returning(sip2_journal.c.id)
+            )
+            return sorted(marked.scalars())
+
     async def purge_applied(self, older_than: float = KEEP_APPLIED_SECONDS) -> None:
-        """Forget applied transactions replayed more than ``older_than`` seconds ago.
-        Failed and uncertain ones stay until staff have dealt with them."""
+        """Forget transactions applied or resolved more than ``older_than`` seconds ago.
+        Failed and uncertain ones stay until staff have resolved them."""
         async with self._database.transaction() as connection:
             await connection.execute(
                 delete(sip2_journal).where(
-                    sip2_journal.c.state == "applied",
+                    sip2_journal.c.state.in_(("applied", "resolved")),
                     sip2_journal.c.replayed_at < time.time() - older_than,
                 )
             )
