@@ -15,6 +15,7 @@ from tests.conftest import RegisteredClient, Resident, register
 from tests.support.flow import (
     authorize_url,
     code_grant,
+    query_of,
     redeem,
     refresh,
     sign_in,
@@ -99,6 +100,19 @@ async def test_a_plain_pkce_challenge_is_refused_at_the_authorization_endpoint(
     assert response.status_code == 303
     location = response.headers["location"]
     assert location.startswith(portal.redirect_uri) and "error=invalid_request" in location
+
+
+@pytest.mark.parametrize(
+    "max_age", ["\u00b2", "1" * 5000, "-1"], ids=["superscript", "huge", "negative"]
+)
+async def test_a_max_age_that_is_not_a_number_of_seconds_is_sent_back_as_invalid_request(
+    http: httpx.AsyncClient, portal: RegisteredClient, max_age: str
+) -> None:
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", max_age=max_age)
+    response = await http.get(url)
+    assert response.status_code == 303
+    answer = query_of(response.headers["location"])
+    assert answer["error"] == "invalid_request" and answer["iss"]
 
 
 async def test_a_wrong_client_secret_is_refused_with_invalid_client(

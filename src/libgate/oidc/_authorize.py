@@ -142,8 +142,9 @@ def _check_max_age(ctx: _Context) -> None:
     raw = ctx.params.get("max_age")
     if raw is None:
         return
-    if not raw.isdigit():
-        raise ctx.fail("invalid_request", "max_age must be a non-negative whole number")
+    # ASCII digits only (str.isdigit also takes "²"), and few enough for int() to read.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise ctx.fail("invalid_request", "max_age must be a whole number of seconds")
     ctx.max_age = int(raw)
 
 
