@@ -5,12 +5,22 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from libgate.db.tables import browser_sessions
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident, register
-from tests.support.flow import authorize_url, query_of, refresh, sign_in, tokens_for, userinfo
+from tests.support.flow import (
+    authorize_url,
+    csrf_of,
+    query_of,
+    refresh,
+    sign_in,
+    submit_card,
+    tokens_for,
+    userinfo,
+)
 
 
 async def test_consent_is_remembered_and_the_next_sign_in_goes_straight_back(
@@ -71,6 +81,34 @@ async def test_prompt_login_asks_for_the_card_again(
     await sign_in(http, portal, patron, scope="openid")
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid", prompt="login")
     assert (await http.get(url)).headers["location"].startswith("/signin/")
+
+
+@pytest.mark.parametrize("fresh", [{"prompt": "login"}, {"max_age": "0"}], ids=["login", "max-age"])
+async def test_the_consent_screen_cannot_skip_the_sign_in_a_service_asked_for(
+    http: httpx.AsyncClient,
+    portal: RegisteredClient,
+    patron: Resident,
+    services: Services,
+    fresh: dict[str, str],
+) -> None:
+    # Someone signed in at this (shared) computer a minute ago, and is still signed in.
+    await sign_in(http, portal, patron, scope="openid")
+    async with services.database.transaction() as connection:
+        await connection.execute(update(browser_sessions).values(auth_time=time.time() - 60))
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid email", **fresh)
+    signin = (await http.get(url)).headers["location"]
+    assert signin.startswith("/signin/")
+    consent = signin.replace("/signin/", "/consent/")
+    assert (await http.get(consent)).headers["location"] == signin
+    page = await http.get("/account")  # any page of libgate's gives a form token
+    posted = await http.post(consent, data={"csrf": csrf_of(page), "decision": "allow"})
+    assert posted.headers["location"] == signin  # no code
+    # Signing in again, as asked, leads on to the consent screen and back to the service.
+    response = await submit_card(http, signin, patron.card, patron.pin)
+    assert response.headers["location"] == consent
+    page = await http.get(consent)
+    posted = await http.post(consent, data={"csrf": csrf_of(page), "decision": "allow"})
+    assert "code" in query_of(posted.headers["location"])
 
 
 async def test_a_client_gets_only_the_scopes_its_registration_allows(

@@ -33,6 +33,9 @@ from libgate.patrons import CardSignIn, DirectoryUnavailable, PatronDirectory, S
 from libgate.privacy import AuditTrail, Pseudonyms
 
 _PENDING_SECONDS = 1800
+# Instances' clocks may differ by this much: a sign-in on one just after a request was
+# made on another still counts as after it.
+_CLOCK_SKEW_SECONDS = 5.0
 _REMEMBER = insert(auth_requests)
 _PENDING = select(auth_requests).where(
     auth_requests.c.id == bindparam("request_id"), auth_requests.c.expires_at > bindparam("now")
@@ -220,13 +223,33 @@ class OpenIDProvider:
 
     async def pending(self, request_id: str) -> tuple[AuthorizationRequest, Client] | None:
         """The stored request a sign-in or consent page is about, if still live."""
+        found = await self._pending(request_id)
+        return None if found is None else (found[0], found[1])
+
+    async def _pending(self, request_id: str) -> tuple[AuthorizationRequest, Client, float] | None:
+        """:meth:`pending`, and when the request was made."""
         async with self._database.unit(atomic=False) as unit:
             row = await unit.row(_PENDING, {"request_id": request_id, "now": time.time()})
         if row is None:
             return None
         request = AuthorizationRequest.from_json(row["params"])
         client = await self.clients.get(request.client_id)
-        return None if client is None else (request, client)
+        made_at = row["expires_at"] - _PENDING_SECONDS
+        return None if client is None else (request, client, made_at)
+
+    async def may_consent(self, request_id: str, session: BrowserSession) -> bool:
+        """Whether ``session`` may answer the consent screen of pending request
+        ``request_id``: it has signed in since the request was made, or is as fresh as the
+        request asks. Otherwise (prompt=login, max_age) the resident signs in first."""
+        found = await self._pending(request_id)
+        return found is not None and self._signed_in_for(found[0], found[2], session)
+
+    def _signed_in_for(
+        self, request: AuthorizationRequest, made_at: float, session: BrowserSession
+    ) -> bool:
+        return session.auth_time >= made_at - _CLOCK_SKEW_SECONDS or self._session_fresh_enough(
+            request, session
+        )
 
     async def sign_in(
         self,
@@ -288,10 +311,12 @@ class OpenIDProvider:
     async def decide_consent(
         self, request_id: str, session: BrowserSession, approved: bool, ip: str
     ) -> RedirectTo | None:
-        found = await self.pending(request_id)
-        if found is None:
+        """The resident's answer on the consent screen; None when the request has expired
+        or ``session`` may not answer it (see :meth:`may_consent`)."""
+        found = await self._pending(request_id)
+        if found is None or not self._signed_in_for(found[0], found[2], session):
             return None
-        request, client = found
+        request, client, _ = found
         if not approved:
             await self._forget(request_id)
             return self._error_redirect(

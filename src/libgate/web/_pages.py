@@ -184,7 +184,8 @@ async def consent(request: Request) -> Response:
         return _expired(request)
     authorization, client = found
     session = await current_session(request)
-    if session is None:
+    if session is None or not await provider.may_consent(request_id, session):
+        # Not signed in, or not as freshly as the service asked (prompt=login, max_age).
         return RedirectResponse(f"/signin/{request_id}", status_code=303)
     if request.method == "GET":
         cookies: dict[str, str] = {}
