@@ -4,7 +4,7 @@ SRU service for neighbours to search this library."""
 
 from libgate.search._build import build_search
 from libgate.search._facets import FACETS, FacetValue, facets, narrow
-from libgate.search._federation import Federation, TargetOutcome
+from libgate.search._federation import MAX_HITS, Federation, TargetOutcome
 from libgate.search._merge import Merger, work_key
 from libgate.search._model import FORMATS, Cluster, Holding, Record, TargetAnswer, TargetError
 from libgate.search._present import SORTS, Gathered, present
@@ -18,6 +18,7 @@ from libgate.search.query import QuerySyntaxError
 __all__ = [
     "FACETS",
     "FORMATS",
+    "MAX_HITS",
     "SORTS",
     "Cluster",
     "FacetValue",

@@ -20,6 +20,9 @@ from libgate.search.targets import AnswerReaders, Target
 log = logging.getLogger("libgate.search")
 
 Status = Literal["connecting", "working", "done", "timeout", "error"]
+# The most hits a target is believed to have (what the database's hit counts hold): no
+# catalogue has more, and a larger number is a broken or hostile answer.
+MAX_HITS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class Federation:
         return TargetOutcome(
             name,
             "done",
-            hits=answer.hits,
+            hits=min(max(answer.hits, 0), MAX_HITS),
             records=answer.records,
             latency_ms=elapsed(),
             diagnostics=answer.diagnostics,

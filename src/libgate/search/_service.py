@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Any
 
 from libgate.privacy import Pseudonyms
-from libgate.search._federation import Federation
+from libgate.search._federation import Federation, TargetOutcome
 from libgate.search._present import Gathered, edition, present
 from libgate.search._rank import Sort
 from libgate.search._sessions import SearchSessions, SessionState
@@ -120,8 +120,8 @@ class SearchService:
                 self._gathered.popitem(last=False)
             async with asyncio.timeout(self._max_wait):
                 async for outcome in self._federation.search(query, targets):
-                    await self._sessions.record(session_id, outcome)
-                    gathered.add(outcome.target, outcome.records)
+                    if await self._kept(session_id, outcome):
+                        gathered.add(outcome.target, outcome.records)
                     self._announce(session_id)
         except TimeoutError:
             pass  # the targets still working show as timed out once the deadline passes
@@ -130,6 +130,23 @@ class SearchService:
         finally:
             self._announce(session_id)
             del self._changes[session_id]
+
+    async def _kept(self, session_id: str, outcome: TargetOutcome) -> bool:
+        """Record ``outcome``; when the database will not take it (an answer unlike any
+        seen), record that target as failed instead, so the others' results still count."""
+        try:
+            await self._sessions.record(session_id, outcome)
+        except Exception:
+            log.exception("search result not kept", extra={"target": outcome.target})
+            failed = TargetOutcome(
+                outcome.target,
+                "error",
+                latency_ms=outcome.latency_ms,
+                message="its answer could not be kept (see the log)",
+            )
+            await self._sessions.record(session_id, failed)
+            return False
+        return True
 
     def _announce(self, session_id: str) -> None:
         """Wake this instance's followers of the search now rather than at their next poll."""

@@ -37,7 +37,7 @@ class JsonTarget(HttpTarget):
         records = [self._record(item) for item in items[:limit] if isinstance(item, dict)]
         hits = _at(document, self.settings.json_fields.get("hits", ""))
         return TargetAnswer(
-            hits=hits if isinstance(hits, int) else len(records),
+            hits=hits if isinstance(hits, int) and not isinstance(hits, bool) else len(records),
             records=tuple(record for record in records if record.title),
             diagnostics=notes,
         )
@@ -107,7 +107,13 @@ def _at(document: Any, path: str) -> Any:
 
 def _texts(value: Any) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]
-    return tuple(str(v).strip() for v in values if isinstance(v, str | int) and str(v).strip())
+    texts = (_whole_characters(str(v)).strip() for v in values if isinstance(v, str | int))
+    return tuple(text for text in texts if text)
+
+
+def _whole_characters(text: str) -> str:
+    # JSON can carry half a UTF-16 pair ("\ud800"), which no database or page can hold.
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _unique(values: Any) -> tuple[str, ...]:

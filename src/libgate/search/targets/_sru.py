@@ -113,9 +113,10 @@ def _read(
     diagnostics = _diagnostics(root, namespace)
     hits_text = root.findtext(f"{{{namespace}}}numberOfRecords", "").strip()
     record_data = root.findall(f"{{{namespace}}}records/{{{namespace}}}record")
-    if diagnostics and (not hits_text.isdigit() or (int(hits_text) == 0 and not record_data)):
+    counted = hits_text.isascii() and hits_text.isdigit()  # not "²", which int() refuses
+    if diagnostics and (not counted or (int(hits_text) == 0 and not record_data)):
         raise TargetError(f"{source.title} could not run the search: {diagnostics[0]}")
-    if not hits_text.isdigit():
+    if not counted:
         raise TargetError(f"{source.title} sent SRU results without a number of records")
     records = [r for item in record_data if (r := _record(source, item, namespace)) is not None]
     notes = [str(d) for d in diagnostics]
