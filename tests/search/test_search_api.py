@@ -91,6 +91,15 @@ async def test_a_started_search_is_polled_narrowed_and_paged(http: httpx.AsyncCl
     assert all(source in {s["source"] for s in record["sources"]} for record in narrowed["records"])
 
 
+async def test_a_facet_libgate_does_not_have_narrows_nothing(http: httpx.AsyncClient) -> None:
+    search_id = await started(http, "history")
+    await http.get("/api/search", params={"q": "history", "wait": "20"})
+    answered = await http.get(f"/api/search/{search_id}", params={"f": "colour:red"})
+    assert answered.status_code == 200 and answered.json()["selected"] == {}
+    page = await http.get(f"/search/{search_id}", params={"f": "colour:red"})
+    assert page.status_code == 200
+
+
 async def test_a_search_is_followed_as_server_sent_events(http: httpx.AsyncClient) -> None:
     search_id = await started(http, "poetry")
     response = await http.get(f"/api/search/{search_id}/events")

@@ -235,7 +235,9 @@ class SearchService:
             state = await self._sessions.load(session_id)
             if state is None:
                 return
-            if state.updated_at != seen:
+            # Complete unchanged too: the deadline passing completes a search (its slow
+            # targets now show as timed out) without writing anything.
+            if state.updated_at != seen or state.complete:
                 seen = state.updated_at
                 yield state
             if state.complete:

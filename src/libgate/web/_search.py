@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from libgate.search import (
+    FACETS,
     SORTS,
     QuerySyntaxError,
     SearchService,
@@ -39,11 +40,12 @@ def _sort(request: Request) -> Sort:
 
 
 def _selections(request: Request) -> dict[str, set[str]]:
-    """Facet choices, each ``f=name:value`` (repeatable)."""
+    """Facet choices, each ``f=name:value`` (repeatable); a facet libgate does not have is
+    left out (the answer's ``selected`` shows what was applied)."""
     chosen: dict[str, set[str]] = {}
     for item in request.query_params.getlist("f"):
         name, _, value = item.partition(":")
-        if name and value:
+        if name in FACETS and value:
             chosen.setdefault(name, set()).add(value)
     return chosen
 
