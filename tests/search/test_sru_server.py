@@ -4,9 +4,11 @@ and the standard diagnostics — checked in-process and with YAZ's own client.""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,7 @@ from lxml import etree
 
 from libgate.config import Settings
 from libgate.demo import SAMPLE_CATALOGUE
+from libgate.search import SruServer
 from libgate.search.index import LocalIndex
 from libgate.search.records import marc_from_marcxml, parse_xml
 from tests.conftest import ISSUER
@@ -165,9 +168,93 @@ async def test_scan_lists_the_words_of_an_index_in_order_with_how_many_records_h
     assert next(after.iter(f"{{{SRU}}}value")).text == terms[1][0]
 
 
-async def test_a_first_record_beyond_the_end_is_diagnostic_61(http: httpx.AsyncClient) -> None:
-    root = await sru(http, operation="searchRetrieve", query="lincoln", startRecord="500")
+@pytest.mark.parametrize("start", ["500", str(2**31 + 1), "99999999999999999999"])
+async def test_a_first_record_beyond_the_end_is_diagnostic_61(
+    http: httpx.AsyncClient, start: str
+) -> None:
+    root = await sru(http, operation="searchRetrieve", query="lincoln", startRecord=start)
     assert diagnostic(root) == "61"
+
+
+@pytest.mark.parametrize(
+    ("params", "number"),
+    [
+        ({"operation": "\x01"}, "4"),
+        ({"operation": "searchRetrieve", "query": "x", "recordSchema": "x\x0b"}, "66"),
+        ({"operation": "searchRetrieve", "query": "dc.foo\x01=x"}, "16"),
+        ({"operation": "scan", "scanClause": "dc.foo\x01=x"}, "16"),
+    ],
+)
+async def test_a_diagnostic_about_characters_xml_cannot_carry_is_still_well_formed(
+    http: httpx.AsyncClient, params: dict[str, str], number: str
+) -> None:
+    root = await sru(http, **params)
+    assert diagnostic(root) == number
+
+
+async def test_a_diagnostic_repeats_only_the_start_of_a_long_value(
+    http: httpx.AsyncClient,
+) -> None:
+    root = await sru(http, operation="searchRetrieve", query="x", recordSchema="mods" * 2000)
+    assert diagnostic(root) == "66"
+    [details] = root.xpath("//diag:diagnostic/diag:details/text()", namespaces=NS)
+    assert details.startswith("modsmods") and len(details) <= 100
+
+
+async def test_a_catalogue_record_with_a_control_character_in_its_codes_is_still_served(
+    tmp_path: Path,
+) -> None:
+    odd = pymarc.Record()
+    odd.add_field(pymarc.Field("001", data="odd-1"))
+    odd.add_field(
+        pymarc.Field(
+            "245",
+            pymarc.Indicators("\x01", "0"),
+            [pymarc.Subfield("a", "Zanzibar oddities"), pymarc.Subfield("\x0b", "stray")],
+        )
+    )
+    index = LocalIndex(tmp_path / "catalogue.db")
+    index.import_marc(io.BytesIO(odd.as_marc()))
+    server = SruServer(index, title="Testshire Libraries", base_url=f"{ISSUER}/sru")
+    answer = await server.respond(
+        {"operation": "searchRetrieve", "query": "zanzibar", "recordSchema": "marcxml"}
+    )
+    [record] = parse_xml(answer).xpath("//srw:recordData/*", namespaces=NS)
+    title = marc_from_marcxml(record)["245"]
+    assert title["a"] == "Zanzibar oddities"
+    assert title.indicator1 == " "
+
+
+async def test_search_retrieve_can_be_posted_as_a_form(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/sru", data={"operation": "searchRetrieve", "query": 'dc.title="lincoln"'}
+    )
+    assert response.status_code == 200
+    root = parse_xml(response.content)
+    assert root.xpath("//srw:numberOfRecords/text()", namespaces=NS) == ["2"]
+
+
+async def test_a_posted_form_too_large_is_refused_without_reading_it_all(
+    http: httpx.AsyncClient,
+) -> None:
+    """A client that streams its form without saying how long it is cannot make
+    libgate read 40 MB."""
+    chunk, chunks, sent = b"a" * 1024 * 1024, 40, 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b"query="
+        for _ in range(chunks):
+            sent += len(chunk)
+            yield chunk
+
+    response = await http.post(
+        "/sru",
+        content=body(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert sent < chunks * len(chunk)
 
 
 def test_yaz_client_explains_searches_scans_and_gets_diagnostics(

@@ -15,6 +15,7 @@ from libgate.search._model import Record
 from libgate.search.index import LocalIndex
 from libgate.search.query import CqlError, Term, parse_cql
 from libgate.search.records import dublin_core, marcxml, parse_xml
+from libgate.search.records._text import xml_safe
 
 SRU_1 = "http://www.loc.gov/zing/srw/"
 SRU_2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
@@ -34,6 +35,12 @@ _SCHEMA_NAMES = (
 VERSIONS = ("1.1", "1.2", "2.0")
 MAX_RECORDS = 100
 MAX_TERMS = 100
+# No catalogue holds this many records, so a later start is past the end of any result
+# (and would be too large for SQLite to take as an offset).
+MAX_START = 2**31
+# Diagnostic details repeat what the client sent, which may be long or hold characters
+# XML cannot carry; the answer must still be a well-formed document.
+MAX_DETAILS = 100
 _RESPONSES = {"explain": "explainResponse", "scan": "scanResponse"}
 _INDEXES = {
     "title": ("dc", "title"),
@@ -134,6 +141,8 @@ class SruServer:
         if not text.strip():
             raise _Diagnostic(7, "Mandatory parameter not supplied", "query")
         start = _number(params, "startRecord", 1, minimum=1)
+        if start > MAX_START:
+            raise _Diagnostic(61, "First record position out of range", str(start))
         wanted = min(_number(params, "maximumRecords", 10, minimum=0), MAX_RECORDS)
         requested = params.get("recordSchema") or "marcxml"
         schema = _SCHEMA_NAMES.get(requested.strip())
@@ -253,10 +262,16 @@ def _diagnostics(namespace: str, problem: _Diagnostic) -> etree._Element:
     etree.SubElement(
         diagnostic, f"{{{DIAGNOSTIC_NS}}}uri"
     ).text = f"info:srw/diagnostic/1/{problem.number}"
-    if problem.details:
-        etree.SubElement(diagnostic, f"{{{DIAGNOSTIC_NS}}}details").text = problem.details
-    etree.SubElement(diagnostic, f"{{{DIAGNOSTIC_NS}}}message").text = problem.message
+    details = _echoed(problem.details)
+    if details:
+        etree.SubElement(diagnostic, f"{{{DIAGNOSTIC_NS}}}details").text = details
+    etree.SubElement(diagnostic, f"{{{DIAGNOSTIC_NS}}}message").text = _echoed(problem.message)
     return wrapper
+
+
+def _echoed(text: str) -> str:
+    text = xml_safe(text)
+    return text if len(text) <= MAX_DETAILS else text[: MAX_DETAILS - 1] + "…"
 
 
 def _document(root: etree._Element) -> bytes:

@@ -70,20 +70,30 @@ def marcxml(marc: pymarc.Record) -> bytes:
     etree.SubElement(root, f"{{{MARC_NS}}}leader").text = xml_safe(str(marc.leader))
     for field in marc.fields:
         if field.control_field:
-            control = etree.SubElement(root, f"{{{MARC_NS}}}controlfield", tag=field.tag)
+            control = etree.SubElement(root, f"{{{MARC_NS}}}controlfield", tag=_code(field.tag))
             control.text = xml_safe(field.data or "")
             continue
         data = etree.SubElement(
             root,
             f"{{{MARC_NS}}}datafield",
-            tag=field.tag,
-            ind1=field.indicator1,
-            ind2=field.indicator2,
+            tag=_code(field.tag),
+            ind1=_code(field.indicator1),
+            ind2=_code(field.indicator2),
         )
         for code, value in field.subfields:
-            etree.SubElement(data, f"{{{MARC_NS}}}subfield", code=code).text = xml_safe(value)
+            subfield = etree.SubElement(data, f"{{{MARC_NS}}}subfield", code=_code(code))
+            subfield.text = xml_safe(value)
     text: str = etree.tostring(root, encoding="unicode")
     return text.encode()
+
+
+def _code(value: str) -> str:
+    """A tag, indicator or subfield code XML can carry. Each character it cannot becomes
+    a blank rather than going, so the code keeps its length: an indicator is one character,
+    and blank is what MARC means by none."""
+    if value.isprintable():  # the usual case, and cheap: no character XML refuses prints
+        return value
+    return "".join(character if xml_safe(character) else " " for character in value)
 
 
 def _record_element(element: etree._Element) -> etree._Element:
