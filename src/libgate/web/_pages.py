@@ -23,10 +23,16 @@ from libgate.oidc import (
     UnsafeRedirect,
 )
 from libgate.patrons import AuthFailure, SignInOutcome
-from libgate.web._forms import csrf_token, csrf_valid, set_cookies
+from libgate.web._forms import (
+    SESSION_COOKIE,
+    cookie,
+    csrf_token,
+    csrf_valid,
+    delete_cookie,
+    new_form_key,
+    set_cookies,
+)
 from libgate.web._http import NO_STORE, client_ip, read_form, single_valued
-
-SESSION_COOKIE = "libgate_session"
 
 _FAILURE_MESSAGES = {
     # One message for an unknown card and a wrong PIN: never reveal which cards exist.
@@ -52,10 +58,6 @@ def _templates(request: Request) -> Jinja2Templates:
     return templates
 
 
-def _secure(request: Request) -> bool:
-    return bool(request.app.state.services.settings.issuer.startswith("https://"))
-
-
 def render(
     request: Request,
     template: str,
@@ -71,7 +73,7 @@ def render(
         status_code=status,
         headers=NO_STORE,
     )
-    set_cookies(response, cookies or {}, secure=_secure(request))
+    set_cookies(response, request, cookies or {})
     return response
 
 
@@ -107,7 +109,7 @@ def _failure_message(outcome: SignInOutcome) -> str:
 
 
 async def current_session(request: Request) -> BrowserSession | None:
-    return await _provider(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    return await _provider(request).sessions.get(cookie(request, SESSION_COOKIE))
 
 
 def _follow(request: Request, step: Step, cookies: dict[str, str] | None = None) -> Response:
@@ -118,7 +120,7 @@ def _follow(request: Request, step: Step, cookies: dict[str, str] | None = None)
     else:
         target = f"/consent/{step.request_id}"
     response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-    set_cookies(response, cookies or {}, secure=_secure(request))
+    set_cookies(response, request, cookies or {})
     return response
 
 
@@ -173,7 +175,7 @@ async def signin(request: Request) -> Response:
         return _signin_page(
             request, action, client.name, error=_failure_message(result.outcome), card=card
         )
-    return _follow(request, result.step, {SESSION_COOKIE: result.cookie_value})
+    return _follow(request, result.step, {SESSION_COOKIE: result.cookie_value, **new_form_key()})
 
 
 async def consent(request: Request) -> Response:
@@ -257,7 +259,7 @@ async def account_signin(request: Request) -> Response:
             request, action, "your library account", error=_failure_message(outcome), card=card
         )
     response = RedirectResponse("/account", status_code=303)
-    set_cookies(response, {SESSION_COOKIE: cookie_value}, secure=_secure(request))
+    set_cookies(response, request, {SESSION_COOKIE: cookie_value, **new_form_key()})
     return response
 
 
@@ -307,11 +309,11 @@ async def logout(request: Request) -> Response:
         )
     if session is not None:
         await provider.sign_out(
-            request.cookies.get(SESSION_COOKIE), client_ip(request), logout_request.client
+            cookie(request, SESSION_COOKIE), client_ip(request), logout_request.client
         )
     target = logout_request.target or "/signed-out"
     response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, request, SESSION_COOKIE)
     return response
 
 
