@@ -5,6 +5,7 @@ page, which needs no JavaScript."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,30 @@ async def test_a_query_that_cannot_be_searched_is_a_400_in_words(
     response = await http.post("/api/search", json=body)
     assert response.status_code == 400
     assert words.lower() in response.json()["error"].lower()
+
+
+async def test_a_search_is_started_from_a_posted_form_too(http: httpx.AsyncClient) -> None:
+    response = await http.post("/api/search", data={"q": "history"})
+    assert response.status_code == 201
+
+
+async def test_a_body_too_large_is_refused_without_reading_it_all(
+    http: httpx.AsyncClient,
+) -> None:
+    chunk, chunks, sent = b"a" * 1024 * 1024, 30, 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'{"q": "'
+        for _ in range(chunks):
+            sent += len(chunk)
+            yield chunk
+
+    response = await http.post(
+        "/api/search", content=body(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400 and "too long" in response.json()["error"]
+    assert sent < chunks * len(chunk)
 
 
 async def test_an_unknown_search_is_a_404(http: httpx.AsyncClient) -> None:

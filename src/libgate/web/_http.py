@@ -38,15 +38,24 @@ def single_valued(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return values
 
 
+async def read_capped(request: Request, max_bytes: int) -> bytes | None:
+    """The request's body, or None as soon as it is longer than ``max_bytes``: read as it
+    arrives, so a client that sends more (with or without saying so) is not waited for."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return body
+
+
 async def read_form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "send the body as application/x-www-form-urlencoded")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise OAuthError("invalid_request", "the request body is too large", status=413)
+    body = await read_capped(request, MAX_FORM_BYTES)
+    if body is None:
+        raise OAuthError("invalid_request", "the request body is too large", status=413)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -21,7 +21,7 @@ from libgate.search import (
     TooManySearches,
     UnknownTargets,
 )
-from libgate.web._http import NO_STORE, client_ip
+from libgate.web._http import NO_STORE, client_ip, read_capped
 from libgate.web._pages import render
 
 _MAX_QUERY_BYTES = 2000
@@ -72,8 +72,8 @@ async def _start(request: Request, text: str, targets: list[str] | None = None) 
 async def _query_text(request: Request) -> str:
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        body = await request.body()
-        if len(body) > _MAX_QUERY_BYTES:
+        body = await read_capped(request, _MAX_QUERY_BYTES)
+        if body is None:
             raise QuerySyntaxError("the query is too long")
         if content_type == "application/json":
             try:
@@ -81,8 +81,11 @@ async def _query_text(request: Request) -> str:
             except ValueError:
                 raise QuerySyntaxError("the body is not valid JSON") from None
             return str(payload.get("q", "")) if isinstance(payload, dict) else ""
-        form = await request.form()
-        return str(form.get("q", ""))
+        try:
+            form = parse_qs(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise QuerySyntaxError("the body is not UTF-8") from None
+        return form.get("q", [""])[0]
     return request.query_params.get("q", "")
 
 
