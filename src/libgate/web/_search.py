@@ -128,8 +128,8 @@ async def search_now(request: Request) -> Response:
     and return what has come, for scripts."""
     service = _service(request)
     try:
+        wait = float(request.query_params.get("wait", "5"))  # before starting: no search wasted
         search_id = await _start(request, await _query_text(request), _targets(request))
-        wait = float(request.query_params.get("wait", "5"))
     except (QuerySyntaxError, UnknownTargets) as exc:
         return _error(400, str(exc))
     except TooManySearches as refusal:
