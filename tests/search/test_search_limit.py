@@ -57,6 +57,13 @@ async def test_one_address_may_start_only_so_many_new_searches_a_minute(
     assert (await neighbour.post("/api/search", json={"q": "science"})).status_code == 201
 
 
+async def test_a_request_refused_for_a_bad_wait_costs_no_search(http: httpx.AsyncClient) -> None:
+    for word in ["history", "poetry", "music", "science"]:
+        refused = await http.get("/api/search", params={"q": word, "wait": "soon"})
+        assert refused.status_code == 400 and "wait" in refused.json()["error"]
+    assert (await http.post("/api/search", json={"q": "law"})).status_code == 201
+
+
 async def test_the_search_page_asks_a_resident_who_searched_too_much_to_wait(
     http: httpx.AsyncClient,
 ) -> None:
