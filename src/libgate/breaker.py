@@ -49,6 +49,17 @@ class CircuitBreaker:
         self._trial_running = True
         return None
 
+    def trial(self) -> bool:
+        """Whether a call :meth:`refusal` lets through now is the half-open trial: it
+        must end in :meth:`succeeded`, :meth:`failed` or :meth:`abandoned`."""
+        return self._opened_at is not None
+
+    def abandoned(self) -> None:
+        """The trial ended without telling whether the system answers (cancelled, or its
+        request could not even be sent): the next call may try instead. Otherwise no call
+        would ever be let through again."""
+        self._trial_running = False
+
     def succeeded(self) -> None:
         if self._opened_at is not None:
             log.info("answering again: circuit closed", extra={"system": self._name})

@@ -79,6 +79,26 @@ async def test_a_dead_lms_opens_the_circuit_until_it_answers_again(lms: LmsEmula
         await pool.close()
 
 
+async def test_a_retry_that_could_not_be_sent_leaves_the_next_request_to_try(
+    lms: LmsEmulator,
+) -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=1, reset_after=2, clock=lambda: now[0])
+    pool = pool_for(lms, breaker=breaker)  # type: ignore[arg-type]
+    directory = Sip2Directory(pool, institution="LIB")
+    try:
+        await lms.stop()
+        assert await directory.authenticate(CARD, PIN) is AuthFailure.UNAVAILABLE
+        await lms.start()
+        now[0] += 2.5
+        # The retry is a PIN SIP2 cannot carry: nothing is sent, so nothing is learnt.
+        assert await directory.authenticate(CARD, "12|34") is AuthFailure.BAD_PIN
+        assert isinstance(await directory.authenticate(CARD, PIN), Patron)
+        assert not breaker.is_open
+    finally:
+        await pool.close()
+
+
 async def test_a_failed_retry_doubles_the_wait(lms: LmsEmulator) -> None:
     now = [0.0]
     breaker = CircuitBreaker(threshold=1, reset_after=2, clock=lambda: now[0])

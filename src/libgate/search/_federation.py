@@ -94,12 +94,21 @@ class Federation:
 
     async def _ask(self, name: str, query: Query) -> TargetOutcome:
         guarded = self._targets[name]
-        settings = guarded.settings
+        trial = guarded.breaker.trial()
         retry_in = guarded.breaker.refusal()
         if retry_in is not None:
             return TargetOutcome(
                 name, "error", message=f"not answering lately; tried again in {retry_in:.0f} s"
             )
+        try:
+            return await self._asked(name, query)
+        finally:
+            if trial:  # cancelled (the search ended first): the next search tries instead
+                guarded.breaker.abandoned()
+
+    async def _asked(self, name: str, query: Query) -> TargetOutcome:
+        guarded = self._targets[name]
+        settings = guarded.settings
         started = time.perf_counter()
 
         def elapsed() -> float:

@@ -45,9 +45,17 @@ class LmsPool:
     async def exchange(self, request: Message) -> Message:
         """The LMS's answer to ``request``. Raises LmsUnavailable (LMS down, slow, or the
         breaker open) or another LmsError."""
+        trial = self.breaker.trial()
         retry_in = self.breaker.refusal()
         if retry_in is not None:
             raise LmsNotReached(f"the LMS is not answering; libgate retries in {retry_in:.0f} s")
+        try:
+            return await self._exchange(request)
+        finally:
+            if trial:
+                self.breaker.abandoned()  # no-op once it succeeded or failed
+
+    async def _exchange(self, request: Message) -> Message:
         async with self._slots:
             try:
                 connection = self._idle.pop() if self._idle else await LmsConnection.open(self.link)
