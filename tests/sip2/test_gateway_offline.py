@@ -95,3 +95,29 @@ async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
     assert all(m.get("AC") == LIBGATE_TERMINAL for m in replayed_loans)
     assert lms.items[SECOND].on_loan_to == CARD and lms.items[THIRD].on_loan_to == CARD
     assert lms.items[FIRST].on_loan_to is None
+
+
+async def test_a_loan_the_lms_received_but_did_not_answer_is_refused_not_journaled(
+    database_url: str,
+) -> None:
+    items = [EmulatedItem(barcode, "A book") for barcode in (FIRST, SECOND)]
+    lms = LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Mary Somerville")], items=items)
+    await lms.start()
+    settings = gateway_settings(database_url, lms, offline_loans_per_patron=2)
+    password = await add_vendor(settings, "kiosk-1", "kiosk")
+    try:
+        async with (
+            gateway_running(settings) as gateway,
+            connected("127.0.0.1", gateway.port) as kiosk,
+        ):
+            await kiosk.login(password, user="kiosk-1")
+            assert (await kiosk.circulate("11", CHECKOUT, CARD, FIRST)).fixed_value("ok") == "1"
+            lms.response_delay = 3.0  # longer than libgate waits ([lms] timeout_seconds = 2)
+            unanswered = await kiosk.circulate("11", CHECKOUT, CARD, SECOND)
+            lms.response_delay = 0
+        assert unanswered.fixed_value("ok") == "0"
+        assert "did not answer" in (unanswered.get("AF") or "")
+        assert await journal_states(database_url) == []  # so it cannot be applied twice
+    finally:
+        await lms.stop()
+    assert [m.get("AB") for m in lms.received if m.code == "11"] == [FIRST, SECOND]

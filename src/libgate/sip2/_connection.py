@@ -122,7 +122,10 @@ class LmsConnection:
         resends = 0
         deadline = self._protocol.loop_time + self._link.timeout
         try:
-            self._protocol.send(wire)
+            try:
+                self._protocol.send(wire)
+            except OSError as exc:  # closed before a byte of this request went
+                raise LmsNotReached("the connection to the LMS had closed") from exc
             while True:
                 frame = await self._protocol.next_frame(deadline)
                 if frame is None:
@@ -162,6 +165,10 @@ class LmsConnection:
         sequence = self._sequence
         self._sequence = (self._sequence + 1) % 10
         return sequence
+
+    @property
+    def is_open(self) -> bool:
+        return self._protocol.is_open
 
     async def close(self) -> None:
         self._protocol.close()

@@ -58,7 +58,7 @@ class LmsPool:
     async def _exchange(self, request: Message) -> Message:
         async with self._slots:
             try:
-                connection = self._idle.pop() if self._idle else await LmsConnection.open(self.link)
+                connection = self._idle_connection() or await LmsConnection.open(self.link)
             except LmsUnavailable as exc:
                 self.breaker.failed()
                 raise LmsNotReached(str(exc)) from exc  # the login's failure, not the request's
@@ -81,6 +81,15 @@ class LmsPool:
             self._idle.append(connection)
             self._start_keeper()
             return answer
+
+    def _idle_connection(self) -> LmsConnection | None:
+        """An idle connection still open: those the LMS closed while idle (it restarted,
+        or a firewall cut them) are dropped rather than failing a request."""
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.is_open:
+                return connection
+        return None
 
     def _start_keeper(self) -> None:
         if self._keeper is None and self._keepalive > 0:

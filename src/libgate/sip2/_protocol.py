@@ -143,6 +143,11 @@ class FrameProtocol(asyncio.Protocol):
         return frame
 
     @property
+    def is_open(self) -> bool:
+        """Neither side has closed the connection (as far as this side knows yet)."""
+        return not self._closed and self.transport is not None and not self.transport.is_closing()
+
+    @property
     def writable(self) -> bool:
         """False while the peer is not reading what it was sent: await :meth:`drain`."""
         return self._writable is None

@@ -16,7 +16,7 @@ from libgate.config import GatewaySettings, VendorPolicy
 from libgate.patrons import normalise_card
 from libgate.privacy import BufferedAudit, Pseudonyms
 from libgate.sip2._codec import Message, decode, encode
-from libgate.sip2._connection import LmsError, LmsUnavailable
+from libgate.sip2._connection import LmsError, LmsNotReached, LmsUnavailable
 from libgate.sip2._errors import Sip2Error
 from libgate.sip2._pool import LmsPool
 from libgate.sip2._protocol import FrameProtocol
@@ -195,11 +195,18 @@ class Gateway:
             )
         try:
             answer = await self._lms.exchange(forwarded)
-        except LmsUnavailable:
+        except LmsNotReached:
             if policy.offline_lending and request.code in _OFFLINE_MESSAGES:
                 return await self._offline(connection, vendor, policy, request)
             self._record(connection, vendor, request, [], refused="LMS unavailable")
             return refusal(request, "The library system is not available. Please try later.")
+        except LmsUnavailable:
+            # It reached the LMS, which did not answer: it may have been done, so it is
+            # neither journaled (it could be done twice) nor to be repeated unchecked.
+            self._record(connection, vendor, request, [], refused="LMS did not answer")
+            return refusal(
+                request, "The library system did not answer. Please ask staff to check it."
+            )
         except LmsError:
             self._record(connection, vendor, request, [], refused="LMS error")
             return refusal(request, "The library system could not answer this request.")
