@@ -138,6 +138,18 @@ async def test_wrong_vendor_passwords_are_refused_and_then_hung_up_on(
     assert len(failures) == 3 and "guess" not in json.dumps(failures)
 
 
+async def test_a_vendor_that_logs_in_again_on_its_connection_is_hung_up_on(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "ebooks", "validation")
+    other = await add_vendor(settings, "newspapers", "kiosk")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        assert (await vendor.login(password, user="ebooks")).fixed_value("ok") == "1"
+        assert (await vendor.patron(CARD, PIN)).get("BL") == "Y"
+        assert await vendor.raw(f"9300CNnewspapers|CO{other}|\r".encode()) == b""
+
+
 async def test_policies_change_without_a_restart(lms: LmsEmulator, database_url: str) -> None:
     settings = gateway_settings(database_url, lms)
     password = await add_vendor(settings, "ebooks", "validation")

@@ -148,6 +148,8 @@ class Gateway:
             # An answer-type message (94, 64 ...) sent as a request: nothing to do with it.
             return encode(Message("96", checksummed=True), encoding=connection.encoding)
         if request.code == "93":
+            if connection.vendor is not None:
+                return None  # one account per connection: no switching, no fresh rate allowance
             message = await self._login(connection, request)
             if message is None:
                 return None
