@@ -11,7 +11,8 @@ from tests.support.gateway import add_vendor, gateway_running, gateway_settings
 from tests.support.sip2 import CHECKOUT, connected
 
 from libgate.db import Database
-from libgate.sip2.gateway import Journal, JournalEntry
+from libgate.sip2 import Message
+from libgate.sip2.gateway import Journal, JournalEntry, OfflineRefusal
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 
 CARD, PIN = "29990000000021", pins.new_pin()
@@ -121,3 +122,27 @@ async def test_a_loan_the_lms_received_but_did_not_answer_is_refused_not_journal
     finally:
         await lms.stop()
     assert [m.get("AB") for m in lms.received if m.code == "11"] == [FIRST, SECOND]
+
+
+async def test_kiosks_at_once_cannot_all_take_a_cards_last_offline_loan(database_url: str) -> None:
+    databases = [Database(database_url), Database(database_url)]  # two gateway processes
+    journals = [Journal(database, loans_per_patron=1) for database in databases]
+
+    async def checkout(number: int) -> Message | OfflineRefusal:
+        loan = Message.build(
+            "11",
+            {"sc_renewal_policy": "N", "no_block": "N", "nb_due_date": " " * 18},
+            [("AO", "LIB"), ("AA", CARD), ("AB", f"3100000000{number:04d}")],
+        )
+        try:
+            return await journals[number % 2].accept(f"kiosk-{number}", loan)
+        except OfflineRefusal as refused:
+            return refused
+
+    try:
+        answers = await asyncio.gather(*(checkout(number) for number in range(10)))
+    finally:
+        for database in databases:
+            await database.dispose()
+    assert sum(isinstance(answer, Message) for answer in answers) == 1
+    assert len(await journal_states(database_url)) == 1
