@@ -19,7 +19,13 @@ from libgate.cli_sip2 import sip2_app
 from libgate.db import upgrade_to_latest
 from libgate.observability import metrics_shared_by, setup_logging
 from libgate.oidc import AUTH_METHODS, KNOWN_SCOPES, ClientRegistrationError
-from libgate.patrons import card_key, import_patrons_csv, ip_key, normalise_card
+from libgate.patrons import (
+    PatronFileUnreadable,
+    card_key,
+    import_patrons_csv,
+    ip_key,
+    normalise_card,
+)
 from libgate.services import Services, build_services
 
 app = typer.Typer(help="libgate: one secure front door to the library.", no_args_is_help=True)
@@ -142,7 +148,11 @@ def patrons_import(
     config: ConfigOption = None,
 ) -> None:
     """Import patrons from CSV: header card,pin,name,email,expires,branch,category."""
-    report = with_services(config, lambda s: import_patrons_csv(s.database, file, s.hasher))
+    try:
+        report = with_services(config, lambda s: import_patrons_csv(s.database, file, s.hasher))
+    except PatronFileUnreadable as exc:
+        err.print(f"[red]Not imported:[/red] {exc}")
+        raise typer.Exit(2) from exc
     for problem in report.problems:
         err.print(f"[yellow]skipped[/yellow] {problem}")
     console.print(f"Imported {report.imported} patron(s).")

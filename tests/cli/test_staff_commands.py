@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from libgate.config import Settings, ThrottleSettings
+from libgate.patrons import Patron
 from libgate.services import Services
 from libgate.testing.processes import libgate_env
 from tests.conftest import Resident, write_patrons_csv
@@ -120,6 +121,49 @@ def test_patrons_import_names_a_wrong_header(database_url: str, tmp_path: Path) 
     csv_path.write_text("barcode,pin\n1,2\n")
     result = libgate(database_url, "patrons", "import", str(csv_path))
     assert result.returncode == 1 and "missing card" in result.stderr
+
+
+async def test_patrons_import_skips_misshapen_and_repeated_rows_with_their_line_numbers(
+    database_url: str, services: Services, tmp_path: Path
+) -> None:
+    first_pin, typed = pins.new_pin(), [pins.new_pin() for _ in range(3)]
+    csv_path = tmp_path / "patrons.csv"
+    csv_path.write_text(
+        "card,pin,name,email,expires,branch,category,blocked\n"
+        f"2999-0000-0000-03,{first_pin},First Line,,2030-01-31,Central,ADULT,\n"
+        f"29990000000004,{typed[0]},Short Row\n"
+        f"29990000000005,{typed[1]},Okafor, Amara,,2030-01-31,Central,ADULT,\n"
+        f"29990000000003,{typed[2]},Repeated Card,,2030-01-31,Central,ADULT,\n",
+        encoding="utf-8",
+    )
+    result = libgate(database_url, "patrons", "import", str(csv_path))
+    assert result.returncode == 1, result.stderr
+    assert "Imported 1 patron" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "line 3: 3 field(s) where the header has 8" in result.stderr
+    assert "line 4: 9 field(s) where the header has 8" in result.stderr
+    assert "line 5: card 29990000000003 repeats line 2" in result.stderr
+    for pin in (first_pin, *typed):
+        assert pin not in result.stderr and pin not in result.stdout
+    kept = await services.directory.authenticate("29990000000003", first_pin)
+    assert isinstance(kept, Patron) and kept.name == "First Line"
+    assert await services.directory.lookup("29990000000004") is None
+    assert await services.directory.lookup("29990000000005") is None
+
+
+async def test_patrons_import_refuses_a_file_that_is_not_utf8(
+    database_url: str, services: Services, tmp_path: Path
+) -> None:
+    csv_path = tmp_path / "from-excel.csv"
+    csv_path.write_bytes(
+        b"card,pin,name,email,expires,branch,category\n"
+        + f"29990000000201,{pins.new_pin()},Zo\u00eb Price,,,Central,ADULT\n".encode("cp1252")
+    )
+    result = libgate(database_url, "patrons", "import", str(csv_path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "from-excel.csv is not UTF-8" in result.stderr and "line 2" in result.stderr
+    assert await services.directory.lookup("29990000000201") is None
 
 
 async def test_lockouts_list_and_clear(

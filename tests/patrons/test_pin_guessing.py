@@ -8,9 +8,9 @@ import asyncio
 import time
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from libgate.db.tables import lockouts
+from libgate.db.tables import lockouts, pin_failures
 from libgate.patrons import AuthFailure, card_key
 from libgate.services import Services
 from tests.conftest import RegisteredClient, Resident
@@ -51,6 +51,18 @@ async def test_an_unknown_card_gets_the_same_answer_as_a_wrong_pin(
     unknown = await attempt_pin(http, portal, "29990000009999", pins.new_pin())
     assert wrong_pin.status_code == unknown.status_code == 401
     assert GENERIC in wrong_pin.text and GENERIC in unknown.text
+
+
+async def test_a_card_longer_than_any_library_uses_is_an_unknown_card_counted_for_the_address(
+    http: httpx.AsyncClient, portal: RegisteredClient, services: Services
+) -> None:
+    response = await attempt_pin(http, portal, "2999" * 32 + "07", pins.new_pin())
+    assert response.status_code == 401 and GENERIC in response.text
+    (failure,) = [e async for e in services.audit.entries() if e.event == "signin.failure"]
+    assert failure.detail["reason"] == AuthFailure.UNKNOWN_CARD.value
+    async with services.database.read() as connection:
+        counted = (await connection.execute(select(pin_failures.c.key))).scalars().all()
+    assert counted == ["ip:198.51.100.7"]
 
 
 async def test_unknown_cards_are_locked_out_like_real_ones(services: Services) -> None:

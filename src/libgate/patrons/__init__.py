@@ -5,7 +5,7 @@ Connectors (the local directory now; SIP2, Koha and FOLIO later) implement
 """
 
 from libgate.patrons._directory import AuthFailure, DirectoryUnavailable, Patron, PatronDirectory
-from libgate.patrons._import import ImportReport, import_patrons_csv
+from libgate.patrons._import import ImportReport, PatronFileUnreadable, import_patrons_csv
 from libgate.patrons._local import LocalDirectory
 from libgate.patrons._pins import PinHasher
 from libgate.patrons._signin import CardSignIn, SignInOutcome, normalise_card
@@ -22,6 +22,7 @@ __all__ = [
     "Lockout",
     "Patron",
     "PatronDirectory",
+    "PatronFileUnreadable",
     "PinGuard",
     "PinHasher",
     "SignInOutcome",

@@ -10,6 +10,11 @@ from libgate.privacy import AuditTrail, Pseudonyms
 
 log = logging.getLogger("libgate.signin")
 
+# Longer than any library's card numbers (and than the patron records keep). A longer one is
+# an unknown card that is not counted against itself: its key would not fit the failure
+# counters' column.
+MAX_CARD_LENGTH = 64
+
 
 @dataclass(frozen=True)
 class SignInOutcome:
@@ -47,7 +52,8 @@ class CardSignIn:
     ) -> SignInOutcome:
         card = normalise_card(card)
         ref = self._pseudonyms.patron_ref(card)
-        keys = [card_key(card), ip_key(ip)]
+        plausible = len(card) <= MAX_CARD_LENGTH
+        keys = [card_key(card), ip_key(ip)] if plausible else [ip_key(ip)]
         lockout = await self._guard.active_lockout(card, ip)
         if lockout is not None:
             async with self._database.unit() as unit:
@@ -62,7 +68,9 @@ class CardSignIn:
             return SignInOutcome(None, AuthFailure.LOCKED_OUT, lockout.until)
 
         verdict = (
-            await self._directory.authenticate(card, pin) if card else AuthFailure.UNKNOWN_CARD
+            await self._directory.authenticate(card, pin)
+            if card and plausible
+            else AuthFailure.UNKNOWN_CARD
         )
         async with self._database.unit() as unit:
             if isinstance(verdict, Patron):

@@ -22,8 +22,10 @@ def client_ip(request: Request) -> str:
     """The resident's address: the peer, or the last hop a trusted proxy names."""
     peer = request.client.host if request.client else "unknown"
     trusted: list[str] = request.app.state.services.settings.trusted_proxies
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in trusted:
+    # Every header line, in order: a client can send its own line before the proxy's (as
+    # HAProxy's forwardfor adds one), and only the proxy's last entry is to be believed.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    if forwarded.strip() and peer in trusted:
         return forwarded.split(",")[-1].strip()
     return peer
 
