@@ -44,6 +44,23 @@ async def test_the_eleventh_wrong_pin_is_refused_even_when_right_then_works_afte
     assert accepted.status_code == 303
 
 
+async def test_guesses_sent_all_at_once_get_no_more_pin_checks_than_the_limit(
+    services: Services, patron: Resident
+) -> None:
+    guesses = [pins.new_pin() for _ in range(30)] + [patron.pin]
+    outcomes = await asyncio.gather(
+        *(
+            services.provider.sign_in_to_account(patron.card, guess, f"10.0.0.{n}")
+            for n, guess in enumerate(guesses)
+        )
+    )
+    events = await _events(services)
+    assert events.count("signin.failure") == 10  # ten PINs checked, no more
+    assert events.count("signin.lockout") == 1
+    assert events.count("signin.refused_locked_out") == 21
+    assert outcomes[-1][0].failure is AuthFailure.LOCKED_OUT  # the right PIN, too late
+
+
 async def test_an_unknown_card_gets_the_same_answer_as_a_wrong_pin(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:

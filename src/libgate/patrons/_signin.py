@@ -54,7 +54,8 @@ class CardSignIn:
         ref = self._pseudonyms.patron_ref(card)
         plausible = len(card) <= MAX_CARD_LENGTH
         keys = [card_key(card), ip_key(ip)] if plausible else [ip_key(ip)]
-        lockout = await self._guard.active_lockout(card, ip)
+        admission = await self._guard.admit(keys)
+        lockout = admission.refused
         if lockout is not None:
             async with self._database.unit() as unit:
                 await self._audit.record(
@@ -74,6 +75,7 @@ class CardSignIn:
         )
         async with self._database.unit() as unit:
             if isinstance(verdict, Patron):
+                await self._guard.settle(unit, admission, guess=False)
                 await self._guard.forget_failures(unit, card_key(card))
                 await self._audit.record(
                     unit, "signin.success", patron_ref=ref, client_id=client_id, ip=ip
@@ -87,9 +89,9 @@ class CardSignIn:
                 ip=ip,
                 reason=verdict.value,
             )
+            started = await self._guard.settle(unit, admission, guess=verdict.counts_as_guess)
             if not verdict.counts_as_guess:
                 return SignInOutcome(None, verdict)
-            started = await self._guard.record_failure(unit, keys)
             for new_lockout in started:
                 await self._audit.record(
                     unit,

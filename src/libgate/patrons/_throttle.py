@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from libgate.config import ThrottleSettings
 from libgate.db import Database, Row, Unit
@@ -40,7 +40,10 @@ _ACTIVE_LOCKOUT = (
     .order_by(lockouts.c.until.desc())
     .limit(1)
 )
-_FAILURE = insert(pin_failures)
+_FAILURE = insert(pin_failures).returning(pin_failures.c.id)
+_FORGET_ONE = delete(pin_failures).where(pin_failures.c.id == bindparam("failure_id"))
+# One attempt at a time per card or address (PostgreSQL; SQLite's writers already queue).
+_ONE_AT_A_TIME = text("SELECT pg_advisory_xact_lock(hashtext('libgate-pin:' || :key))")
 _RECENT_FAILURES = (
     select(func.count())
     .select_from(pin_failures)
@@ -56,6 +59,16 @@ _RENEW_LOCKOUT = (
 )
 _NEW_LOCKOUT = insert(lockouts)
 _FORGET_FAILURES = delete(pin_failures).where(pin_failures.c.key == bindparam("forget_key"))
+
+
+@dataclass(frozen=True)
+class Admission:
+    """:meth:`PinGuard.admit`'s answer: the lockout in the way, or the failures counted
+    for this attempt (one per key, by id) until its PIN has been checked."""
+
+    refused: Lockout | None = None
+    counted: tuple[int, ...] = ()
+    keys: tuple[str, ...] = ()
 
 
 def _lockout(row: Row) -> Lockout:
@@ -90,31 +103,67 @@ class PinGuard:
             return self._settings.max_failures_per_card
         return self._settings.max_failures_per_ip
 
-    async def active_lockout(self, card: str, ip: str) -> Lockout | None:
-        """The lockout, on the card or on the address, that ends last."""
-        async with self._database.unit(atomic=False) as unit:
+    async def admit(self, keys: Sequence[str]) -> Admission:
+        """Whether a PIN may be checked for ``keys`` (the card's and the address's): not
+        while either is locked out or has as many failures as allowed. The attempt counts
+        as a failure at once, until :meth:`settle` says otherwise, so attempts made while
+        its PIN is being checked see it: a burst of guesses at once gets no more checks
+        than the limit."""
+        now = self._clock()
+        window_start = now - self._settings.window_seconds
+        async with self._database.unit() as unit:
+            await self._one_at_a_time(unit, keys)
             row = await unit.row(
-                _ACTIVE_LOCKOUT,
-                {"card_key": card_key(card), "ip_key": ip_key(ip), "now": self._clock()},
+                _ACTIVE_LOCKOUT, {"card_key": keys[0], "ip_key": keys[-1], "now": now}
             )
-        return None if row is None else _lockout(row)
+            if row is not None:
+                return Admission(refused=_lockout(row))
+            for key in keys:
+                failures = await unit.scalar(
+                    _RECENT_FAILURES, {"failed_key": key, "since": window_start}
+                )
+                if (failures or 0) >= self._limit(key):
+                    # Attempts still being checked have used up the allowance: their
+                    # failures will start the lockout.
+                    until = now + self._settings.lockout_seconds
+                    return Admission(refused=Lockout(key, until, 0))
+            counted = [await unit.scalar(_FAILURE, {"key": key, "at": now}) for key in keys]
+        return Admission(counted=tuple(counted), keys=tuple(keys))
 
-    async def record_failure(self, unit: Unit, keys: Sequence[str]) -> list[Lockout]:
-        """Count one failure against each key; return the lockouts this failure started."""
+    async def _one_at_a_time(self, unit: Unit, keys: Sequence[str]) -> None:
+        if not self._database.is_sqlite:  # SQLite's writers already go one at a time
+            for key in sorted(keys):  # in one order, so two attempts cannot deadlock
+                await unit.run(_ONE_AT_A_TIME, {"key": key})
+
+    async def settle(self, unit: Unit, admission: Admission, *, guess: bool) -> list[Lockout]:
+        """The attempt's outcome: a wrong guess stays counted (and may start lockouts, which
+        are returned); anything else (the right PIN, a blocked card, the LMS unreachable) is
+        no guess and is taken back."""
+        if not guess:
+            for failure_id in admission.counted:
+                await unit.run(_FORGET_ONE, {"failure_id": failure_id})
+            return []
+        await self._one_at_a_time(unit, admission.keys)
         now = self._clock()
         window_start = now - self._settings.window_seconds
         started: list[Lockout] = []
-        for key in keys:
-            await unit.run(_FAILURE, {"key": key, "at": now})
+        for key in admission.keys:
             failures = await unit.scalar(
                 _RECENT_FAILURES, {"failed_key": key, "since": window_start}
             )
             if (failures or 0) >= self._limit(key):
-                started.append(await self._lock(unit, key, now))
+                lockout = await self._lock(unit, key, now)
+                if lockout is not None:
+                    started.append(lockout)
         return started
 
-    async def _lock(self, unit: Unit, key: str, now: float) -> Lockout:
+    async def _lock(self, unit: Unit, key: str, now: float) -> Lockout | None:
+        """Lock ``key`` out, unless a lockout is already running (another attempt of the
+        same burst started it): then only its failures are forgotten."""
         previous = await unit.row(_LOCKOUT_FOR_UPDATE, {"lock_key": key})
+        if previous is not None and previous["until"] > now:
+            await self.forget_failures(unit, key)
+            return None
         # A repeat offence soon after the last lockout doubles the wait.
         repeat = previous is not None and now - previous["until"] < _REPEAT_WINDOW
         level = previous["level"] + 1 if previous is not None and repeat else 0
