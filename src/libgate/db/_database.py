@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from libgate.db._units import AsyncpgUnit, ConnectionUnit, PostgresStatements, Unit
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+# Marks SQLite connections of Database.snapshot, which begin a plain (deferred) transaction.
+_SNAPSHOT = "libgate_snapshot"
 
 
 def async_url(url: str) -> str:
@@ -45,7 +47,10 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A snapshot only reads: a deferred BEGIN gives it WAL's view of the database as at
+        # its first read, and leaves the write lock to writers.
+        snapshot = connection.get_execution_options().get(_SNAPSHOT, False)
+        connection.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -78,6 +83,11 @@ class Database:
 
         # Reads that need no transaction skip BEGIN/COMMIT: two round trips fewer each.
         self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._snapshot = self.engine.execution_options(
+            **{_SNAPSHOT: True}
+            if self.is_sqlite
+            else {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -88,6 +98,14 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads that need no consistency across statements."""
         async with self._reader.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction that sees one state of the database throughout (as at its
+        first read), for reads that must agree with each other, without holding up writers.
+        Keep it short: while it is open PostgreSQL cannot clean up behind it."""
+        async with self._snapshot.begin() as connection:
             yield connection
 
     @asynccontextmanager

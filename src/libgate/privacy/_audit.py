@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,10 +17,13 @@ from libgate.db.tables import audit_head, audit_log
 from libgate.privacy._audit_filter import AuditFilter
 from libgate.privacy._sealing import Seal, chain_hash, write_seals
 
+log = logging.getLogger("libgate.audit")
+
 GENESIS = "0" * 64
 _HEAD_ID = 1
 _APPEND = insert(audit_log)  # built once: appends are on every request's path
 _BATCH = 5000
+_NEWEST_SEALED = select(func.max(audit_log.c.seq))  # by the seq index, not a scan
 # Words that must never be written into the audit trail, whatever a caller passes.
 _FORBIDDEN_DETAIL_KEYS = frozenset({"pin", "password", "secret", "client_secret", "code"})
 _EVERY_ENTRY = AuditFilter()
@@ -111,10 +115,68 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class ChainBreak:
-    """Where verification failed: the first entry whose link or content does not check out."""
+    """Where verification failed: the first entry whose link or content does not check out,
+    or (``seq`` None) the head, the record of the newest sealed entry."""
 
-    seq: int
+    seq: int | None
     reason: str
+
+    @property
+    def where(self) -> str:
+        return "the head" if self.seq is None else f"entry {self.seq}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``verify`` found: how many entries checked out, the first break if any, and
+    the head it checked them against (seq 0 and :data:`GENESIS` before the first seal)."""
+
+    count: int
+    broken: ChainBreak | None
+    head_seq: int
+    head_hash: str
+
+
+class _ChainWalk:
+    """Follows sealed entries in seq order against the head read with them: each must come
+    next in the chain, link to the one before it, hash to what it holds, and lie within the
+    head. Anything else sealed was forged, or the head moved."""
+
+    def __init__(self, head: Any) -> None:
+        self.head = head
+        self.count = 0
+        self.last_hash = GENESIS
+
+    def check(self, entry: AuditEntry) -> ChainBreak | None:
+        assert entry.seq is not None
+        expected_seq = self.count + 1
+        if entry.seq < 1:
+            return ChainBreak(entry.seq, "numbered outside the chain (added by hand)")
+        if self.head is not None and entry.seq > self.head.seq:
+            return ChainBreak(entry.seq, "sealed after the head (added by hand, or head moved)")
+        if entry.seq != expected_seq:
+            return ChainBreak(expected_seq, "entry missing (deleted)")
+        if entry.prev_hash != self.last_hash:
+            return ChainBreak(entry.seq, "does not link to the entry before it")
+        if entry.expected_hash(entry.seq, self.last_hash) != entry.hash:
+            return ChainBreak(entry.seq, "content changed after it was written")
+        self.count, self.last_hash = entry.seq, entry.hash
+        return None
+
+    def finish(self) -> ChainBreak | None:
+        """What is wrong with the head, once every sealed entry checked out."""
+        if self.head is None:
+            # Only sealing creates the head, before it seals anything, and never deletes it.
+            return ChainBreak(None, "missing (deleted)") if self.count else None
+        if self.head.seq != self.count:  # entries past the head were caught in ``check``
+            return ChainBreak(self.count + 1, "entry missing (deleted from the end)")
+        if self.head.hash != self.last_hash:
+            return ChainBreak(None, "does not match the newest entry (head rewritten)")
+        return None
+
+    def result(self, broken: ChainBreak | None) -> Verification:
+        head_seq, head_hash = (self.head.seq, self.head.hash) if self.head else (0, GENESIS)
+        return Verification(self.count, broken, head_seq, head_hash)
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -194,7 +256,7 @@ class AuditTrail:
         while True:
             async with self._database.transaction() as connection:
                 head = await self._lock_head(connection)
-                if head is None:
+                if head is None or not await self._head_is_newest(connection, head.seq):
                     return sealed
                 rows = (
                     await connection.execute(
@@ -246,6 +308,14 @@ class AuditTrail:
             return head
         if await connection.scalar(select(audit_head.c.id).where(audit_head.c.id == _HEAD_ID)):
             return None
+        newest = await connection.scalar(_NEWEST_SEALED)
+        if newest is not None:
+            # A new head at 0 would reseal from 1 over the sealed entries and hide the
+            # deletion: leave entries unsealed until people have looked (audit verify).
+            log.error(
+                "audit entries not sealed: the chain's head is missing", extra={"newest": newest}
+            )
+            return None
         try:  # the very first seal creates the head; two instances may race to
             async with connection.begin_nested():
                 await connection.execute(
@@ -254,6 +324,19 @@ class AuditTrail:
         except IntegrityError:
             return None
         return (await connection.execute(query)).first()
+
+    @staticmethod
+    async def _head_is_newest(connection: AsyncConnection, head_seq: int) -> bool:
+        """False (and logged) when an entry is sealed past the head: sealing on would give
+        its seq to another entry, so entries are left unsealed until people have looked."""
+        newest: int | None = await connection.scalar(_NEWEST_SEALED)
+        if newest is None or newest <= head_seq:
+            return True
+        log.error(
+            "audit entries not sealed: an entry is sealed past the chain's head",
+            extra={"head": head_seq, "newest": newest},
+        )
+        return False
 
     async def entries(self, selection: AuditFilter = _EVERY_ENTRY) -> AsyncIterator[AuditEntry]:
         """The entries ``selection`` matches (every entry by default) in the order they were
@@ -304,27 +387,38 @@ class AuditTrail:
                 yield _entry(row)
                 last = getattr(row, order.key)
 
-    async def verify(self) -> tuple[int, ChainBreak | None]:
-        """Seal what is pending, then walk the chain from the start; return how many entries
-        checked out and the first break, if any. A deleted entry shows as a gap; an edited
-        one as a hash mismatch; a deleted last entry as a head that points past the end.
-        Entries sealed while the check runs are left for the next check."""
-        await self.seal()
-        async with self._database.read() as connection:
-            head = (await connection.execute(select(audit_head))).first()
-        head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-        expected_prev, expected_seq, count = GENESIS, 1, 0
-        async for entry in self._walk(audit_log.c.seq):
-            assert entry.seq is not None and entry.hash is not None
-            if entry.seq > head_seq:
-                break
-            if entry.seq != expected_seq:
-                return count, ChainBreak(expected_seq, "entry missing (deleted)")
-            if entry.prev_hash != expected_prev:
-                return count, ChainBreak(entry.seq, "does not link to the entry before it")
-            if entry.expected_hash(entry.seq, expected_prev) != entry.hash:
-                return count, ChainBreak(entry.seq, "content changed after it was written")
-            expected_prev, expected_seq, count = entry.hash, entry.seq + 1, count + 1
-        if head_seq != count or head_hash != expected_prev:
-            return count, ChainBreak(count + 1, "entry missing (deleted from the end)")
-        return count, None
+    async def verify(self) -> Verification:
+        """Seal what is pending, then walk every sealed entry in order and check the chain
+        and the head against each other; return how many entries checked out and the first
+        break, if any. A deleted entry shows as a gap; an edited one as a hash mismatch; a
+        deleted last entry as a head that points past the end; a forged or moved head, or
+        an entry sealed outside the chain, as a break of its own. Entries sealed while the
+        check runs are left for the next check: it reads one snapshot throughout."""
+        await self.seal()  # never (re)creates the head while entries are sealed
+        async with self._database.snapshot() as connection:
+            head = (
+                await connection.execute(
+                    select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == _HEAD_ID)
+                )
+            ).first()
+            walk = _ChainWalk(head)
+            async for entry in _sealed_entries(connection):
+                broken = walk.check(entry)
+                if broken is not None:
+                    return walk.result(broken)
+        return walk.result(walk.finish())
+
+
+async def _sealed_entries(connection: AsyncConnection) -> AsyncIterator[AuditEntry]:
+    """Every sealed entry in seq order, whatever its seq, in batches on one connection."""
+    after: int | None = None
+    while True:
+        query = select(audit_log).where(audit_log.c.seq.is_not(None))
+        if after is not None:
+            query = query.where(audit_log.c.seq > after)
+        rows = (await connection.execute(query.order_by(audit_log.c.seq).limit(_BATCH))).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _entry(row)
+        after = rows[-1].seq
