@@ -66,14 +66,14 @@ class Client:
         self.sequence = 0
 
     async def raw(self, data: bytes) -> bytes:
-        """The answer to ``data``; b"" when the other side hangs up instead (with a reset
-        too: it may close just as more arrives). The timeout only stops a hung test; it is
-        generous because the machine may be busy."""
+        """The answer to ``data``; b"" when the other side hangs up instead (with a reset or
+        a broken pipe too: it may close just as more arrives). The timeout only stops a hung
+        test; it is generous because the machine may be busy."""
         self.writer.write(data)
         try:
             async with asyncio.timeout(10):
                 return await self.frames.read() or b""
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             return b""
 
     async def ask(self, code: str, fixed: dict[str, str], *fields: tuple[str, str]) -> Message:
