@@ -146,3 +146,37 @@ async def test_kiosks_at_once_cannot_all_take_a_cards_last_offline_loan(database
             await database.dispose()
     assert sum(isinstance(answer, Message) for answer in answers) == 1
     assert len(await journal_states(database_url)) == 1
+
+
+async def test_a_return_made_once_the_lms_is_back_reaches_it_after_the_offline_loan(
+    database_url: str,
+) -> None:
+    lms = LmsEmulator(
+        patrons=[EmulatedPatron(CARD, PIN, "Mary Somerville")],
+        items=[EmulatedItem(FIRST, "A book")],
+    )
+    await lms.start()
+    settings = gateway_settings(database_url, lms, offline_loans_per_patron=2)
+    password = await add_vendor(settings, "kiosk-1", "kiosk")
+    try:
+        async with gateway_running(settings) as gateway:
+            async with connected("127.0.0.1", gateway.port) as kiosk:
+                await kiosk.login(password, user="kiosk-1")
+                await lms.stop()
+                loan = await kiosk.circulate("11", CHECKOUT, CARD, FIRST)
+                assert "Offline" in (loan.get("AF") or "")
+                await lms.start()  # back, but the loan is still in the journal
+                returned = await kiosk.circulate(
+                    "09", {"no_block": "N", "return_date": loan.fixed[-1]}, CARD, FIRST
+                )
+                assert returned.fixed_value("ok") == "1"
+            for _ in range(300):
+                if [s for _, _, s in await journal_states(database_url)] == ["applied"] * 2:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail(f"journal not applied: {await journal_states(database_url)}")
+    finally:
+        await lms.stop()
+    assert [m.code for m in lms.received if m.code in ("11", "09")] == ["11", "09"]
+    assert lms.items[FIRST].on_loan_to is None  # returned, as the resident did

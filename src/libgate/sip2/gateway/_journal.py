@@ -126,6 +126,20 @@ class Journal:
             )
         return _offline_answer(request)
 
+    async def waiting_for(self, card: str, item: str) -> bool:
+        """Whether transactions journaled for this card or item are still to reach the LMS:
+        a new one for them must go behind, or the LMS would see them out of order."""
+        mentions = sip2_journal.c.item == item
+        if card:
+            mentions = mentions | (sip2_journal.c.card == card)
+        async with self._database.read() as connection:
+            found = await connection.scalar(
+                select(sip2_journal.c.id)
+                .where(sip2_journal.c.state.in_(("pending", "sending")), mentions)
+                .limit(1)
+            )
+        return found is not None
+
     async def replay(self, lms: LmsPool) -> int:
         """Send pending transactions to the LMS, oldest first, until none are left or the
         LMS stops answering; returns how many were sent. Only one replayer runs at a time

@@ -195,6 +195,15 @@ class Gateway:
             forwarded = request.with_fields(
                 [(c, self._institution if c == "AO" else v) for c, v in request.fields]
             )
+        if request.code in _OFFLINE_MESSAGES and await self._journal.waiting_for(
+            request.get("AA") or "", request.get("AB") or ""
+        ):
+            # Earlier loans or returns of this card or item, taken while the LMS was down,
+            # are not in it yet: this one must reach it after them.
+            if policy.offline_lending:
+                return await self._offline(connection, vendor, policy, request)
+            self._record(connection, vendor, request, [], refused="offline journal not replayed")
+            return refusal(request, "The library system is catching up. Please try in a minute.")
         try:
             answer = await self._lms.exchange(forwarded)
         except LmsNotReached:
