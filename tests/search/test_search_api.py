@@ -13,10 +13,8 @@ import httpx
 import pytest
 
 from libgate.config import Settings
-from libgate.demo import SAMPLE_CATALOGUE
-from libgate.search.index import LocalIndex
 from libgate.testing.zebra import ZebraServer
-from tests.conftest import ISSUER
+from tests.support.catalogue import with_sample_catalogue
 from tests.support.zebra import sru_settings, zebras_fixture
 
 __all__ = ["zebras_fixture"]
@@ -24,20 +22,8 @@ __all__ = ["zebras_fixture"]
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, zebras: list[ZebraServer]) -> Settings:
-    LocalIndex(tmp_path / "catalogue.db").import_marc(SAMPLE_CATALOGUE)
-    return Settings.model_validate(
-        {
-            "issuer": ISSUER,
-            "database_url": database_url,
-            "search": {
-                "local_index": str(tmp_path / "catalogue.db"),
-                "targets": {
-                    "local": {"protocol": "local", "title": "This library"},
-                    "north": sru_settings(zebras[0], title="North").model_dump(),
-                },
-            },
-        }
-    )
+    north = sru_settings(zebras[0], title="North").model_dump()
+    return with_sample_catalogue(database_url, tmp_path, {"north": north})
 
 
 async def started(http: httpx.AsyncClient, query: str) -> str:

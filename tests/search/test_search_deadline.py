@@ -11,9 +11,7 @@ import httpx
 import pytest
 
 from libgate.config import Settings
-from libgate.demo import SAMPLE_CATALOGUE
-from libgate.search.index import LocalIndex
-from tests.conftest import ISSUER
+from tests.support.catalogue import with_sample_catalogue
 from tests.support.http_stub import silent_listener
 
 
@@ -25,21 +23,8 @@ async def silent() -> AsyncIterator[int]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, silent: int) -> Settings:
-    LocalIndex(tmp_path / "catalogue.db").import_marc(SAMPLE_CATALOGUE)
-    return Settings.model_validate(
-        {
-            "issuer": ISSUER,
-            "database_url": database_url,
-            "search": {
-                "local_index": str(tmp_path / "catalogue.db"),
-                "max_wait_seconds": 1,
-                "targets": {
-                    "local": {"protocol": "local"},
-                    "silent": {"protocol": "sru", "url": f"http://127.0.0.1:{silent}/sru"},
-                },
-            },
-        }
-    )
+    never = {"protocol": "sru", "url": f"http://127.0.0.1:{silent}/sru"}
+    return with_sample_catalogue(database_url, tmp_path, {"silent": never}, max_wait_seconds=1)
 
 
 async def test_followers_hear_the_search_complete_when_its_deadline_passes(

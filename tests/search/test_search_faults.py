@@ -12,10 +12,8 @@ import httpx
 import pytest
 
 from libgate.config import Settings
-from libgate.demo import SAMPLE_CATALOGUE
 from libgate.search import MAX_HITS, SearchSessions, TargetOutcome
-from libgate.search.index import LocalIndex
-from tests.conftest import ISSUER
+from tests.support.catalogue import with_sample_catalogue
 from tests.support.http_stub import Stub, answer, http_stub
 
 # A JSON catalogue claiming more hits than any has, with half a UTF-16 pair in a title.
@@ -30,22 +28,10 @@ async def strange() -> AsyncIterator[Stub]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, strange: Stub) -> Settings:
-    LocalIndex(tmp_path / "catalogue.db").import_marc(SAMPLE_CATALOGUE)
     url = f"http://127.0.0.1:{strange.port}/search.json?q={{searchTerms}}&limit={{count}}"
     fields = {"records": "docs", "hits": "numFound", "id": "key", "title": "title"}
-    return Settings.model_validate(
-        {
-            "issuer": ISSUER,
-            "database_url": database_url,
-            "search": {
-                "local_index": str(tmp_path / "catalogue.db"),
-                "targets": {
-                    "local": {"protocol": "local", "title": "This library"},
-                    "strange": {"protocol": "json", "url": url, "json_fields": fields},
-                },
-            },
-        }
-    )
+    json_target = {"protocol": "json", "url": url, "json_fields": fields}
+    return with_sample_catalogue(database_url, tmp_path, {"strange": json_target})
 
 
 async def searched(http: httpx.AsyncClient, **params: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import get_args
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from tests.support import pins
 from tests.support.gateway import add_vendor, gateway_running, gateway_settings, vendor_session
 from tests.support.sip2 import CHECKOUT, connected
 
+from libgate.config import PatronDetail
 from libgate.db import Database
 from libgate.db.tables import audit_log
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
@@ -20,16 +22,7 @@ from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 CARD, BOOK, PIN = "29990000000007", "31000000000007", pins.new_pin()
 PERSONAL = {"AE", "BD", "BE", "BF", "PB", "PC", "AS", "AT", "AU", "AV", "BV", "AF"}
 # The fixed fields of a patron information answer (64) that describe the patron.
-PATRON_DETAILS = [
-    "patron_status",
-    "language",
-    "hold_items_count",
-    "overdue_items_count",
-    "charged_items_count",
-    "fine_items_count",
-    "recall_items_count",
-    "unavailable_holds_count",
-]
+PATRON_DETAILS = list(get_args(PatronDetail))
 BLANK_DETAILS = [" " * 14, "000"] + ["    "] * 6
 
 

@@ -4,12 +4,14 @@ restart and is applied exactly once, in order, when the LMS is back."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from tests.support import pins
 from tests.support.gateway import add_vendor, gateway_running, gateway_settings
 from tests.support.sip2 import CHECKOUT, connected
 
+from libgate.config import Settings
 from libgate.db import Database
 from libgate.sip2 import Message
 from libgate.sip2.gateway import Journal, JournalEntry, OfflineRefusal
@@ -19,6 +21,24 @@ CARD, PIN = "29990000000021", pins.new_pin()
 # The kiosk's terminal password, and libgate's own ([lms] terminal_password).
 KIOSK_TERMINAL, LIBGATE_TERMINAL = "kiosk-terminal-secret", "libgate-terminal-secret"
 FIRST, SECOND, THIRD = "31000000000021", "31000000000022", "31000000000023"
+
+
+@pytest.fixture
+async def lms() -> AsyncIterator[LmsEmulator]:
+    items = [EmulatedItem(barcode, "A book") for barcode in (FIRST, SECOND, THIRD)]
+    emulator = LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Mary Somerville")], items=items)
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+async def kiosk_account(database_url: str, lms: LmsEmulator) -> tuple[Settings, str]:
+    """A gateway's settings in front of ``lms`` (two offline loans per card), and the
+    password of its kiosk account "kiosk-1"."""
+    settings = gateway_settings(database_url, lms, offline_loans_per_patron=2)
+    return settings, await add_vendor(settings, "kiosk-1", "kiosk")
 
 
 async def journal_entries(database_url: str) -> list[JournalEntry]:
@@ -34,14 +54,10 @@ async def journal_states(database_url: str) -> list[tuple[str, str, str]]:
 
 
 async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
-    database_url: str,
+    database_url: str, lms: LmsEmulator
 ) -> None:
-    items = [EmulatedItem(barcode, "A book") for barcode in (FIRST, SECOND, THIRD)]
-    lms = LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Mary Somerville")], items=items)
-    await lms.start()
-    settings = gateway_settings(database_url, lms, offline_loans_per_patron=2)
+    settings, password = await kiosk_account(database_url, lms)
     settings.lms.terminal_password = LIBGATE_TERMINAL
-    password = await add_vendor(settings, "kiosk-1", "kiosk")
     try:
         async with (
             gateway_running(settings) as gateway,
@@ -99,13 +115,9 @@ async def test_kiosks_keep_lending_through_an_lms_outage_and_a_restart(
 
 
 async def test_a_loan_the_lms_received_but_did_not_answer_is_refused_not_journaled(
-    database_url: str,
+    database_url: str, lms: LmsEmulator
 ) -> None:
-    items = [EmulatedItem(barcode, "A book") for barcode in (FIRST, SECOND)]
-    lms = LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Mary Somerville")], items=items)
-    await lms.start()
-    settings = gateway_settings(database_url, lms, offline_loans_per_patron=2)
-    password = await add_vendor(settings, "kiosk-1", "kiosk")
+    settings, password = await kiosk_account(database_url, lms)
     try:
         async with (
             gateway_running(settings) as gateway,
@@ -149,15 +161,9 @@ async def test_kiosks_at_once_cannot_all_take_a_cards_last_offline_loan(database
 
 
 async def test_a_return_made_once_the_lms_is_back_reaches_it_after_the_offline_loan(
-    database_url: str,
+    database_url: str, lms: LmsEmulator
 ) -> None:
-    lms = LmsEmulator(
-        patrons=[EmulatedPatron(CARD, PIN, "Mary Somerville")],
-        items=[EmulatedItem(FIRST, "A book")],
-    )
-    await lms.start()
-    settings = gateway_settings(database_url, lms, offline_loans_per_patron=2)
-    password = await add_vendor(settings, "kiosk-1", "kiosk")
+    settings, password = await kiosk_account(database_url, lms)
     try:
         async with gateway_running(settings) as gateway:
             async with connected("127.0.0.1", gateway.port) as kiosk:
