@@ -61,6 +61,23 @@ async def test_guesses_sent_all_at_once_get_no_more_pin_checks_than_the_limit(
     assert outcomes[-1][0].failure is AuthFailure.LOCKED_OUT  # the right PIN, too late
 
 
+async def test_addresses_of_one_ipv6_network_share_the_address_limit(services: Services) -> None:
+    limit = services.settings.throttle.max_failures_per_ip
+    for n in range(limit):  # a different address, and card, each time
+        outcome, _ = await services.provider.sign_in_to_account(
+            f"2999000000{n:04d}", pins.new_pin(), f"2001:db8:1:2::{n + 1:x}"
+        )
+        assert outcome.failure is AuthFailure.UNKNOWN_CARD
+    same_network, _ = await services.provider.sign_in_to_account(
+        "29990000009999", pins.new_pin(), "2001:db8:1:2:ffff::1"
+    )
+    assert same_network.failure is AuthFailure.LOCKED_OUT
+    elsewhere, _ = await services.provider.sign_in_to_account(
+        "29990000009999", pins.new_pin(), "2001:db8:1:3::1"
+    )
+    assert elsewhere.failure is AuthFailure.UNKNOWN_CARD
+
+
 async def test_an_unknown_card_gets_the_same_answer_as_a_wrong_pin(
     http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident
 ) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,18 @@ def card_key(card: str) -> str:
 
 
 def ip_key(ip: str) -> str:
-    return f"ip:{ip}"
+    """The key an address's failures count against. An IPv6 address counts as its /64
+    network: a home or phone is given a whole /64 and can use any address in it, so one
+    address at a time would be no limit. An IPv4-mapped address counts as its IPv4."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return f"ip:{ip}"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return f"ip:{address.ipv4_mapped}"
+        return f"ip:{ipaddress.IPv6Network((address, 64), strict=False)}"
+    return f"ip:{address}"
 
 
 class PinGuard:
