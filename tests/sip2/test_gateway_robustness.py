@@ -19,6 +19,7 @@ from tests.support.sip2 import EXAMPLES, connected, with_error_detection
 
 from libgate.db import upgrade_to_latest
 from libgate.sip2 import decode
+from libgate.sip2.gateway import _server as gateway_server
 from libgate.testing.sip2_lms import EmulatedPatron, LmsEmulator
 
 CARD, PIN = "29990000000031", pins.new_pin()
@@ -187,6 +188,25 @@ async def test_connections_beyond_the_limit_are_refused_and_the_others_served(
                     return
             await asyncio.sleep(0.05)
         pytest.fail("the gateway never took a new connection after the others ended")
+
+
+async def test_connections_that_never_log_in_give_their_places_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_server, "LOGIN_SECONDS", 0.5)
+    async with gateway_with(tmp_path, max_connections=2) as (running, password):
+        async with (
+            connected("127.0.0.1", running.port) as idle,
+            connected("127.0.0.1", running.port) as chatty,
+        ):
+            assert await chatty.raw(b"zz\r")  # answered (96), but still not logged in
+            await asyncio.sleep(0.7)
+            assert await idle.raw(b"9900302.00\r") == b""  # hung up on, both of them
+            assert await chatty.raw(b"zz\r") == b""
+        async with connected("127.0.0.1", running.port) as kiosk:
+            assert (await kiosk.login(password, user="fuzzer")).fixed_value("ok") == "1"
+            await asyncio.sleep(0.7)
+            assert (await kiosk.patron(CARD, PIN)).get("BL") == "Y"  # logged in: no deadline
 
 
 async def test_a_kiosk_that_sends_without_reading_gets_every_answer_in_order(

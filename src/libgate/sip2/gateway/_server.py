@@ -27,6 +27,9 @@ from libgate.sip2.gateway._vendors import Vendor, VendorRegistry
 log = logging.getLogger("libgate.sip2.gateway")
 
 _MAX_LOGIN_FAILURES = 3
+# A kiosk logs in as soon as it connects: a connection still not logged in after this long
+# only holds one of the gateway's places (max_connections) from the kiosks that would.
+LOGIN_SECONDS = 10.0
 _OFFLINE_MESSAGES = frozenset({"11", "09"})
 
 
@@ -113,10 +116,12 @@ class Gateway:
     async def _serve(self, kiosk: FrameProtocol) -> None:
         settings = self._settings()
         connection = _Connection(kiosk.peer_host)
+        log_in_by = kiosk.loop_time + LOGIN_SECONDS
         try:
             while True:
+                idle_until = kiosk.loop_time + settings.idle_timeout_seconds
                 frame = await kiosk.next_frame(
-                    kiosk.loop_time + settings.idle_timeout_seconds,
+                    idle_until if connection.vendor else min(idle_until, log_in_by),
                     settings.message_timeout_seconds,
                 )
                 if frame is None:
