@@ -172,7 +172,8 @@ def vendors_remove(
     login: Annotated[str, typer.Argument(help="The account to remove.")],
     config: ConfigOption = None,
 ) -> None:
-    """Remove an account: its next login is refused (open connections end at restart)."""
+    """Remove an account: its next login is refused, and its open connections end within
+    a few seconds."""
     if not with_services(config, lambda s: VendorRegistry(s.database).remove(login)):
         err.print(f"No vendor {login!r}.")
         raise typer.Exit(1)

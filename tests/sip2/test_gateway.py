@@ -17,6 +17,8 @@ from tests.support.sip2 import CHECKOUT, connected
 from libgate.config import PatronDetail
 from libgate.db import Database
 from libgate.db.tables import audit_log
+from libgate.sip2.gateway import VendorRegistry
+from libgate.sip2.gateway import _server as gateway_server
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 
 CARD, BOOK, PIN = "29990000000007", "31000000000007", pins.new_pin()
@@ -141,6 +143,24 @@ async def test_a_vendor_that_logs_in_again_on_its_connection_is_hung_up_on(
         assert (await vendor.login(password, user="ebooks")).fixed_value("ok") == "1"
         assert (await vendor.patron(CARD, PIN)).get("BL") == "Y"
         assert await vendor.raw(f"9300CNnewspapers|CO{other}|\r".encode()) == b""
+
+
+async def test_a_removed_vendor_is_cut_off_on_its_open_connections_too(
+    lms: LmsEmulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_server, "RECHECK_SECONDS", 0.1)
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        assert (await vendor.login(password, user="ebooks")).fixed_value("ok") == "1"
+        assert (await vendor.patron(CARD, PIN)).get("BL") == "Y"
+        database = Database(database_url)
+        try:
+            assert await VendorRegistry(database).remove("ebooks")
+        finally:
+            await database.dispose()
+        await asyncio.sleep(0.2)
+        assert await vendor.raw(b"6300120261129    120000          AOLIB|AA1|\r") == b""
 
 
 async def test_policies_change_without_a_restart(lms: LmsEmulator, database_url: str) -> None:

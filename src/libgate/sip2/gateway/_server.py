@@ -27,6 +27,9 @@ from libgate.sip2.gateway._vendors import Vendor, VendorRegistry
 log = logging.getLogger("libgate.sip2.gateway")
 
 _MAX_LOGIN_FAILURES = 3
+# How often a logged-in connection's account is checked again: removing an account ends its
+# connections within this long, at the cost of one read per account this often.
+RECHECK_SECONDS = 5.0
 # A kiosk logs in as soon as it connects: a connection still not logged in after this long
 # only holds one of the gateway's places (max_connections) from the kiosks that would.
 LOGIN_SECONDS = 10.0
@@ -75,6 +78,8 @@ class Gateway:
         self._institution = institution
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        # (login, created_at) -> (when checked, whether the account still stands)
+        self._accounts_checked: dict[tuple[str, float], tuple[float, bool]] = {}
 
     @property
     def port(self) -> int:
@@ -160,6 +165,8 @@ class Gateway:
                 return None
         elif connection.vendor is None:
             return None  # nothing but a login before logging in
+        elif not await self._account_open(connection.vendor):
+            return None  # removed (or removed and made again) since it logged in
         else:
             message = await self._exchange(connection, connection.vendor, request)
         # Answer in the client's own style: its sequence number, checksum and line ending.
@@ -183,6 +190,16 @@ class Gateway:
         connection.tokens = policy.rate_per_second
         self._audit.add("sip2.login", client_id=vendor.login, ip=connection.peer)
         return Message.build("94", {"ok": "1"})
+
+    async def _account_open(self, vendor: Vendor) -> bool:
+        now = time.monotonic()
+        key = (vendor.login, vendor.created_at)
+        checked = self._accounts_checked.get(key)
+        if checked is None or now - checked[0] > RECHECK_SECONDS:
+            current = await self._vendors.current(vendor.login)
+            checked = (now, current is not None and current.created_at == vendor.created_at)
+            self._accounts_checked[key] = checked
+        return checked[1]
 
     def _policy(self, vendor: Vendor) -> VendorPolicy | None:
         return self._settings().policies.get(vendor.policy)

@@ -83,3 +83,11 @@ class VendorRegistry:
         if row is None or not hmac.compare_digest(row.secret_hash, presented):
             return None
         return Vendor(row.login, row.policy, row.created_at)
+
+    async def current(self, login: str) -> Vendor | None:
+        """The account ``login`` as it is now; None once removed."""
+        async with self._database.read() as connection:
+            row = (
+                await connection.execute(select(sip2_vendors).where(sip2_vendors.c.login == login))
+            ).first()
+        return None if row is None else Vendor(row.login, row.policy, row.created_at)
