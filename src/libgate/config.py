@@ -118,7 +118,8 @@ class VendorPolicy(_Section):
         ),
     )
     real_card: bool = Field(
-        False, description="Receive real card numbers in AA; otherwise a pseudonym per vendor."
+        False,
+        description="Receive real card numbers in AA and CY; otherwise a pseudonym per vendor.",
     )
     rate_per_second: float = Field(
         20.0, gt=0, description="Messages per second allowed on one connection."

@@ -14,6 +14,8 @@ from libgate.sip2._spec import MESSAGES, FixedField
 # Fields that identify the request an answer belongs to: echoed in refusals.
 _ECHOED = ("AO", "AA", "AB")
 _PATRON_DETAILS = frozenset(get_args(PatronDetail))
+# Fields that carry a card number: the patron's (AA), and the one a hold is for (CY).
+_CARD_FIELDS = frozenset({"AA", "CY"})
 
 
 def permits(policy: VendorPolicy, code: str) -> bool:
@@ -24,13 +26,13 @@ def released(policy: VendorPolicy, answer: Message, pseudonym: Callable[[str], s
     """The LMS's ``answer`` as this vendor may see it: only the variable fields and the
     patron details of the fixed part its policy lists (the other details blank, SIP2's
     "not known"), never a PIN or password, and the card number replaced by the vendor's
-    own pseudonym unless the policy allows the real one."""
+    own pseudonym (in AA and CY) unless the policy allows the real one."""
     allowed = set(policy.fields) - SECRET_FIELDS
     fields = []
     for code, value in answer.fields:
         if code not in allowed:
             continue
-        if code == "AA" and not policy.real_card and value:
+        if code in _CARD_FIELDS and not policy.real_card and value:
             value = pseudonym(value)
         fields.append((code, value))
     withheld = {
