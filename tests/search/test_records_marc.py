@@ -131,6 +131,17 @@ def test_marcxml_round_trip_gives_the_same_record_for_every_sample(
         )
 
 
+def test_a_control_character_in_fixed_position_data_becomes_a_blank_in_place(
+    loc: list[pymarc.Record],
+) -> None:
+    damaged = loc[0]
+    fixed = damaged["008"]
+    assert fixed is not None
+    fixed.data = fixed.data[:7] + "\x01" + fixed.data[8:]  # a date, read by position
+    back = marc_from_marcxml(parse_xml(marcxml(damaged)))
+    assert back["008"].data == fixed.data[:7] + " " + fixed.data[8:]
+
+
 def test_marcxml_conversion_speed_is_reported(loc: list[pymarc.Record]) -> None:
     body = b"".join(marcxml(m) for m in loc)
     document = b"<collection xmlns='" + MARC_NS.encode() + b"'>" + body + b"</collection>"

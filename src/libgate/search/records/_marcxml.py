@@ -67,11 +67,11 @@ def marcxml(marc: pymarc.Record) -> bytes:
     """``marc`` as a UTF-8 ``<record xmlns="http://www.loc.gov/MARC21/slim">`` element,
     without an XML declaration so it can be embedded in a response."""
     root = etree.Element(f"{{{MARC_NS}}}record", nsmap={None: MARC_NS})
-    etree.SubElement(root, f"{{{MARC_NS}}}leader").text = xml_safe(str(marc.leader))
+    etree.SubElement(root, f"{{{MARC_NS}}}leader").text = _code(str(marc.leader))
     for field in marc.fields:
         if field.control_field:
             control = etree.SubElement(root, f"{{{MARC_NS}}}controlfield", tag=_code(field.tag))
-            control.text = xml_safe(field.data or "")
+            control.text = _code(field.data or "")
             continue
         data = etree.SubElement(
             root,
@@ -88,9 +88,10 @@ def marcxml(marc: pymarc.Record) -> bytes:
 
 
 def _code(value: str) -> str:
-    """A tag, indicator or subfield code XML can carry. Each character it cannot becomes
-    a blank rather than going, so the code keeps its length: an indicator is one character,
-    and blank is what MARC means by none."""
+    """A tag, indicator, subfield code, leader or control field XML can carry. Each
+    character it cannot becomes a blank rather than going, so every character keeps its
+    position: an indicator is one character, the leader and 008 are read by position, and
+    blank is what MARC means by none."""
     if value.isprintable():  # the usual case, and cheap: no character XML refuses prints
         return value
     return "".join(character if xml_safe(character) else " " for character in value)
