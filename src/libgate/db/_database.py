@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from libgate.db._units import AsyncpgUnit, ConnectionUnit, PostgresStatements, Unit
+from libgate.db._units import AsyncpgUnit, ConnectionUnit, PostgresStatements, Unit, as_unit
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 # Marks SQLite connections of Database.snapshot, which begin a plain (deferred) transaction.
 _SNAPSHOT = "libgate_snapshot"
 
@@ -107,6 +108,17 @@ class Database:
         Keep it short: while it is open PostgreSQL cannot clean up behind it."""
         async with self._snapshot.begin() as connection:
             yield connection
+
+    async def one_at_a_time(self, target: Unit | AsyncConnection, keys: Iterable[str]) -> None:
+        """Until ``target``'s transaction ends, other transactions naming any of ``keys``
+        here wait for it: for a count and the write it decides (one card's PIN attempts,
+        its offline loans). On PostgreSQL an advisory lock per key; SQLite's writers
+        already go one at a time (BEGIN IMMEDIATE)."""
+        if self.is_sqlite:
+            return
+        unit = as_unit(target)
+        for key in sorted(keys):  # one order everywhere, so two transactions cannot deadlock
+            await unit.run(_KEY_LOCK, {"key": key})
 
     @asynccontextmanager
     async def unit(self, *, atomic: bool = True) -> AsyncIterator[Unit]:

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from libgate.config import ThrottleSettings
 from libgate.db import Database, Row, Unit
@@ -43,8 +43,6 @@ _ACTIVE_LOCKOUT = (
 )
 _FAILURE = insert(pin_failures).returning(pin_failures.c.id)
 _FORGET_ONE = delete(pin_failures).where(pin_failures.c.id == bindparam("failure_id"))
-# One attempt at a time per card or address (PostgreSQL; SQLite's writers already queue).
-_ONE_AT_A_TIME = text("SELECT pg_advisory_xact_lock(hashtext('libgate-pin:' || :key))")
 _RECENT_FAILURES = (
     select(func.count())
     .select_from(pin_failures)
@@ -143,9 +141,7 @@ class PinGuard:
         return Admission(counted=tuple(counted), keys=tuple(keys))
 
     async def _one_at_a_time(self, unit: Unit, keys: Sequence[str]) -> None:
-        if not self._database.is_sqlite:  # SQLite's writers already go one at a time
-            for key in sorted(keys):  # in one order, so two attempts cannot deadlock
-                await unit.run(_ONE_AT_A_TIME, {"key": key})
+        await self._database.one_at_a_time(unit, [f"pin attempts {key}" for key in keys])
 
     async def settle(self, unit: Unit, admission: Admission, *, guess: bool) -> list[Lockout]:
         """The attempt's outcome: a wrong guess stays counted (and may start lockouts, which

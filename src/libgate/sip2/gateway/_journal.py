@@ -29,7 +29,6 @@ from libgate.sip2._fields import SECRET_FIELDS
 from libgate.sip2._pool import LmsPool
 
 _LOAN_DAYS = 14
-_CARD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('libgate-journal:' || :card))")
 # Applied transactions are in the LMS by then; the journal's copy of who borrowed what goes.
 KEEP_APPLIED_SECONDS = 30 * 86_400
 _OFFLINE_NOTE = "Offline: recorded, and sent to the library system when it is back."
@@ -98,9 +97,8 @@ class Journal:
         message = encode(kept.with_error_detection(None), encoding="utf-8").decode("utf-8")
         async with self._database.transaction() as connection:
             if request.code == "11":
-                if not self._database.is_sqlite:  # SQLite's writers already go one at a time
-                    # One kiosk at a time per card, or two could both see room for a loan.
-                    await connection.execute(_CARD_LOCK, {"card": card})
+                # One kiosk at a time per card, or two could both see room for a loan.
+                await self._database.one_at_a_time(connection, [f"offline loans {card}"])
                 pending = await connection.scalar(
                     select(func.count())
                     .select_from(sip2_journal)
