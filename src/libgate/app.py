@@ -83,7 +83,7 @@ def create_app(
     app.state.templates = Jinja2Templates(directory=_WEB / "templates")
     app.state.demo_link = demo.start_link if demo else None
     app.state.metrics = Metrics()
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.issuer.startswith("https://"))
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.https)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app
 

@@ -378,6 +378,11 @@ class Settings(_Section):
     def issuer_url(self) -> str:
         return self.issuer.rstrip("/")
 
+    @property
+    def https(self) -> bool:
+        """Whether residents reach libgate over HTTPS (its issuer address says so)."""
+        return self.issuer.startswith("https://")
+
 
 class ConfigError(Exception):
     """The configuration file or environment holds something libgate cannot use."""

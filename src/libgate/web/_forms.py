@@ -21,7 +21,7 @@ CSRF_COOKIE = "libgate_csrf"
 
 
 def is_https(request: Request) -> bool:
-    return bool(request.app.state.services.settings.issuer.startswith("https://"))
+    return bool(request.app.state.services.settings.https)
 
 
 def _named(name: str, secure: bool) -> str:
