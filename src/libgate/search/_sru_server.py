@@ -14,8 +14,7 @@ from libgate.search._keys import fold
 from libgate.search._model import Record
 from libgate.search.index import LocalIndex
 from libgate.search.query import CqlError, Term, parse_cql
-from libgate.search.records import dublin_core, marcxml, parse_xml
-from libgate.search.records._text import xml_safe
+from libgate.search.records import dublin_core, marcxml, parse_xml, xml_safe
 
 SRU_1 = "http://www.loc.gov/zing/srw/"
 SRU_2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
