@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import subprocess
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.db.tables import audit_head, audit_log
 from libgate.privacy import AuditEntry, _audit, audit_row
@@ -243,15 +243,15 @@ async def test_entries_sealed_while_verify_reads_are_left_for_the_next_check(
     """verify reads the head and the entries as of one moment: an instance sealing between
     the two reads is no entry "sealed after the head"."""
     await _write_entries(services, 3)
-    read_entries = _audit._sealed_entries
+    read_in_order = _audit._in_order
 
-    async def sealing_meanwhile(connection: AsyncConnection) -> AsyncIterator[AuditEntry]:
+    async def sealing_meanwhile(*args: Any, **kwargs: Any) -> AsyncIterator[AuditEntry]:
         await services.audit.record_rows([audit_row("test.meanwhile")])
         assert await services.audit.seal() == 1
-        async for entry in read_entries(connection):
+        async for entry in read_in_order(*args, **kwargs):
             yield entry
 
-    monkeypatch.setattr(_audit, "_sealed_entries", sealing_meanwhile)
+    monkeypatch.setattr(_audit, "_in_order", sealing_meanwhile)
     checked = await services.audit.verify()
     assert (checked.count, checked.broken, checked.head_seq) == (3, None, 3)
     monkeypatch.undo()

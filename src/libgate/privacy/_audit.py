@@ -4,7 +4,8 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -346,7 +347,7 @@ class AuditTrail:
         if selection.newest is not None:
             after = await self._id_before_newest(conditions, selection.newest)
         read = 0
-        async for entry in self._walk(audit_log.c.id, *conditions, after=after):
+        async for entry in _in_order(self._database.read, audit_log.c.id, *conditions, after=after):
             if read == selection.newest:  # never when None
                 return  # entries written since the walk began are newer than the newest N
             read += 1
@@ -365,28 +366,6 @@ class AuditTrail:
             found: int | None = await connection.scalar(oldest_wanted)
         return 0 if found is None else found - 1
 
-    async def _walk(
-        self, order: Any, *conditions: ColumnElement[bool], after: int = 0
-    ) -> AsyncIterator[AuditEntry]:
-        """Entries in ``order`` (a unique column) from just after ``after``, one batch per
-        short read, so no transaction stays open while the caller works through them."""
-        last = after
-        while True:
-            async with self._database.read() as connection:
-                rows = (
-                    await connection.execute(
-                        select(audit_log)
-                        .where(order > last, *conditions)
-                        .order_by(order)
-                        .limit(_BATCH)
-                    )
-                ).all()
-            if not rows:
-                return
-            for row in rows:
-                yield _entry(row)
-                last = getattr(row, order.key)
-
     async def verify(self) -> Verification:
         """Seal what is pending, then walk every sealed entry in order and check the chain
         and the head against each other; return how many entries checked out and the first
@@ -402,23 +381,37 @@ class AuditTrail:
                 )
             ).first()
             walk = _ChainWalk(head)
-            async for entry in _sealed_entries(connection):
+            sealed = _in_order(
+                lambda: nullcontext(connection),
+                audit_log.c.seq,
+                audit_log.c.seq.is_not(None),
+            )
+            async for entry in sealed:
                 broken = walk.check(entry)
                 if broken is not None:
                     return walk.result(broken)
         return walk.result(walk.finish())
 
 
-async def _sealed_entries(connection: AsyncConnection) -> AsyncIterator[AuditEntry]:
-    """Every sealed entry in seq order, whatever its seq, in batches on one connection."""
-    after: int | None = None
+async def _in_order(
+    connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
+    order: Any,
+    *conditions: ColumnElement[bool],
+    after: int | None = None,
+) -> AsyncIterator[AuditEntry]:
+    """Entries in ``order`` (a unique column) from just after ``after`` (None: from the
+    first, whatever its value), in batches, each read on a connection from ``connect``:
+    a short read of its own, so no transaction stays open while the caller works through
+    them, or one snapshot throughout."""
+    last = after
     while True:
-        query = select(audit_log).where(audit_log.c.seq.is_not(None))
-        if after is not None:
-            query = query.where(audit_log.c.seq > after)
-        rows = (await connection.execute(query.order_by(audit_log.c.seq).limit(_BATCH))).all()
+        query = select(audit_log).where(*conditions)
+        if last is not None:
+            query = query.where(order > last)
+        async with connect() as connection:
+            rows = (await connection.execute(query.order_by(order).limit(_BATCH))).all()
         if not rows:
             return
         for row in rows:
             yield _entry(row)
-        after = rows[-1].seq
+        last = getattr(rows[-1], order.key)
