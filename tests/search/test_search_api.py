@@ -5,7 +5,6 @@ page, which needs no JavaScript."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from libgate.config import Settings
 from libgate.testing.zebra import ZebraServer
 from tests.support.catalogue import with_sample_catalogue
+from tests.support.streamed import StreamedBody
 from tests.support.zebra import sru_settings, zebras_fixture
 
 __all__ = ["zebras_fixture"]
@@ -127,20 +127,12 @@ async def test_a_search_is_started_from_a_posted_form_too(http: httpx.AsyncClien
 async def test_a_body_too_large_is_refused_without_reading_it_all(
     http: httpx.AsyncClient,
 ) -> None:
-    chunk, chunks, sent = b"a" * 1024 * 1024, 30, 0
-
-    async def body() -> AsyncIterator[bytes]:
-        nonlocal sent
-        yield b'{"q": "'
-        for _ in range(chunks):
-            sent += len(chunk)
-            yield chunk
-
+    body = StreamedBody(b'{"q": "', megabytes=30)
     response = await http.post(
-        "/api/search", content=body(), headers={"content-type": "application/json"}
+        "/api/search", content=body.chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 400 and "too long" in response.json()["error"]
-    assert sent < chunks * len(chunk)
+    assert not body.read_to_the_end
 
 
 async def test_an_unknown_search_is_a_404(http: httpx.AsyncClient) -> None:

@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +22,7 @@ from libgate.search.index import LocalIndex
 from libgate.search.records import marc_from_marcxml, parse_xml
 from tests.conftest import ISSUER
 from tests.support.servers import live_server
+from tests.support.streamed import StreamedBody
 
 SRU = "http://www.loc.gov/zing/srw/"
 SRU2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
@@ -239,22 +239,14 @@ async def test_a_posted_form_too_large_is_refused_without_reading_it_all(
 ) -> None:
     """A client that streams its form without saying how long it is cannot make
     libgate read 40 MB."""
-    chunk, chunks, sent = b"a" * 1024 * 1024, 40, 0
-
-    async def body() -> AsyncIterator[bytes]:
-        nonlocal sent
-        yield b"query="
-        for _ in range(chunks):
-            sent += len(chunk)
-            yield chunk
-
+    body = StreamedBody(b"query=", megabytes=40)
     response = await http.post(
         "/sru",
-        content=body(),
+        content=body.chunks(),
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 413
-    assert sent < chunks * len(chunk)
+    assert not body.read_to_the_end
 
 
 def test_yaz_client_explains_searches_scans_and_gets_diagnostics(
