@@ -62,13 +62,14 @@ def _described(
     description comes from several targets and again at every poll."""
     values = {("format", form): form}
     if year is not None:
-        values[("year", _decade(year))] = _decade(year)
+        decade = _decade(year)
+        values[("year", decade)] = decade
     for name in authors:
         values.setdefault(("author", name_key(name)), name)
     for subject in subjects:
         values.setdefault(("subject", fold(subject)), subject)
-    if language_key(language):
-        values[("language", language_key(language))] = language_key(language)
+    if code := language_key(language):
+        values[("language", code)] = code
     return tuple(values.items())
 
 
@@ -83,6 +84,9 @@ class _ClusterValues:
 
 
 def _cluster_values(cluster: Cluster) -> _ClusterValues:
+    if len(cluster.records) == 1:  # most editions are found at one source
+        record = cluster.records[0]
+        return _ClusterValues((record.source,), dict(_values_of(record)))
     values: dict[tuple[str, str], str] = {}
     # Backwards, so that each value stays as the first record to have it wrote it.
     for record in reversed(cluster.records):

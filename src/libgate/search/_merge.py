@@ -25,18 +25,44 @@ from libgate.search._keys import (
 from libgate.search._model import Cluster, Record
 
 
-@dataclass(slots=True)  # not frozen: made for every distinct record, and never changed
-class _Facts:
-    """What merging compares, worked out once per distinct record."""
+@dataclass(slots=True, frozen=True)
+class _Details:
+    """What merging compares once a record meets another by an ISBN or a title key."""
 
-    isbns: frozenset[str]
-    match_key: str  # folded title + "/" + first author's surname; "" without a title
     title_words: frozenset[str]  # title and subtitle
     format: str
     year: int | None
     edition: str
     language: str
     publisher: frozenset[str]
+
+
+class _Facts:
+    """What merging knows of one distinct record: the keys it is looked up by, and the
+    details it is compared by, worked out only when it meets another record (most records
+    in a search meet none)."""
+
+    __slots__ = ("_details", "isbns", "match_key", "record")
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.isbns = frozenset(record.isbns)
+        self.match_key = _match_key(record)  # folded title + "/" + surname; "" without a title
+        self._details: _Details | None = None
+
+    @property
+    def details(self) -> _Details:
+        if self._details is None:
+            record = self.record
+            self._details = _Details(
+                title_words=title_words(record.title, record.subtitle),
+                format=record.format,
+                year=record.year,
+                edition=_edition(record),
+                language=language_key(record.language),
+                publisher=publisher_key(record.publisher) if record.publisher else frozenset(),
+            )
+        return self._details
 
 
 def _match_key(record: Record) -> str:
@@ -47,17 +73,8 @@ def _match_key(record: Record) -> str:
     return f"{title}/{author_key(record.authors[0]) if record.authors else ''}"
 
 
-def _facts(record: Record) -> _Facts:
-    return _Facts(
-        isbns=frozenset(record.isbns),
-        match_key=_match_key(record),
-        title_words=title_words(record.title, record.subtitle),
-        format=record.format,
-        year=record.year,
-        edition=edition_key(record.edition) if record.edition else "",
-        language=language_key(record.language),
-        publisher=publisher_key(record.publisher) if record.publisher else frozenset(),
-    )
+def _edition(record: Record) -> str:
+    return edition_key(record.edition) if record.edition else ""
 
 
 class _Group:
@@ -87,8 +104,8 @@ class _Group:
         self.members.extend(other.members)
 
     def known(self, name: str) -> set[Any]:
-        """The values of one of _Facts' fields that members know (not None, not empty)."""
-        values = {getattr(facts, name) for facts in self.members}
+        """The values of one of _Details' fields that members know (not None, not empty)."""
+        values = {getattr(facts.details, name) for facts in self.members}
         values.discard(None)
         values.discard("")
         values.discard(frozenset())
@@ -139,7 +156,7 @@ def _title_link(a: _Group, b: _Group) -> bool:
 def _base_key(record: Record, facts: _Facts) -> str:
     if record.isbns:
         return f"isbn-{min(record.isbns)}"
-    text = f"{facts.match_key}|{facts.year}|{facts.edition}|{facts.format}|{record.publisher}"
+    text = f"{facts.match_key}|{record.year}|{_edition(record)}|{record.format}|{record.publisher}"
     return "t-" + hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
@@ -188,7 +205,7 @@ class Merger:
             cluster = known.root().cluster
             cluster.records.append(record)
             return cluster
-        facts = _facts(record)
+        facts = _Facts(record)
         self._seq += 1
         group = _Group(self._seq, record, facts)
         self._known[signature] = group
@@ -209,6 +226,9 @@ class Merger:
     ) -> _Group:
         """Join ``group`` with every cluster in ``index`` it may join; ``index`` is left
         holding each distinct cluster once, this one included."""
+        if not index:  # the first with this key: the common case
+            index.append(group)
+            return group
         roots: list[_Group] = []
         for candidate in index:
             other = candidate.root()

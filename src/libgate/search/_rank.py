@@ -108,6 +108,8 @@ class Ranking(PerEdition[_Facts]):
         return [cluster for _, cluster in ordered]
 
     def _work_out(self, cluster: Cluster) -> _Facts:
+        if len(cluster.records) == 1:
+            return self._one_record(cluster.records[0])
         # One pass over the records, the folding mapped in C: most clusters have one or
         # two records, and this runs for each of them as it grows.
         titles: list[str] = []
@@ -142,12 +144,7 @@ class Ranking(PerEdition[_Facts]):
             other.extend(record.isbns)
         # Each field's words, its distinct values run together: its length is the count
         # of its words, and a term's occurrences one count in C.
-        fields = tuple(
-            [
-                " ".join(dict.fromkeys(values)).split()
-                for values in (titles, authors, subjects, other)
-            ]
-        )
+        fields = tuple([_words_of(values) for values in (titles, authors, subjects, other)])
         return _Facts(
             lengths=tuple(map(len, fields)),
             found=tuple([_occurrences(fields, searched, word) for searched, word in self._terms]),
@@ -157,6 +154,32 @@ class Ranking(PerEdition[_Facts]):
             spread_boost=_spread_boost(sources),
             sort_title=sort_title,
             year=year,
+        )
+
+    def _one_record(self, record: Record) -> _Facts:
+        # Most editions are found at one source: the same facts as for a larger cluster,
+        # with nothing to gather across records.
+        sort_title = title_key(record.title) if record.title else ""
+        title = full_title(record.title, record.subtitle)
+        exact = bool(self._exact) and (
+            sort_title == self._exact
+            or (bool(record.subtitle) and without_article(title) == self._exact)
+        )
+        fields = (
+            title.split(),
+            _words_of(list(map(name_key, record.authors))),
+            _words_of(list(map(fold, record.subjects))),
+            _words_of([fold(record.publisher), fold(record.edition), *record.isbns]),
+        )
+        return _Facts(
+            lengths=tuple(map(len, fields)),
+            found=tuple([_occurrences(fields, searched, word) for searched, word in self._terms]),
+            exact_title=exact,
+            described=frozenset((_description(record),)),
+            sources=frozenset((record.source,)),
+            spread_boost=1.0,
+            sort_title=sort_title,
+            year=record.year,
         )
 
     def _grown(self, before: _Facts, joined: list[Record]) -> _Facts | None:
@@ -183,10 +206,9 @@ class Ranking(PerEdition[_Facts]):
         self, clusters: list[Cluster], facts: list[_Facts], weights: Mapping[str, float]
     ) -> None:
         count = len(facts) or 1
-        averages = [
-            (sum(f.lengths[field] for f in facts) / count) or 1.0
-            for field in range(len(_FIELD_WEIGHTS))
-        ]
+        # Per field, the factor that turns a length into BM25's length normalisation.
+        totals = map(sum, zip(*(fact.lengths for fact in facts), strict=True))
+        slopes = [_B / ((total / count) or 1.0) for total in totals]
         # Per cluster, per query term: the field-weighted, length-normalised frequency.
         frequencies: list[list[float]] = []
         matching = [0] * len(self._terms)
@@ -195,23 +217,32 @@ class Ranking(PerEdition[_Facts]):
             for i, occurrences in enumerate(fact.found):
                 tf = 0.0
                 for field, found in occurrences:
-                    norm = 1 - _B + _B * fact.lengths[field] / averages[field]
-                    tf += _FIELD_WEIGHTS[field] * found / norm
+                    tf += (
+                        _FIELD_WEIGHTS[field]
+                        * found
+                        / (1 - _B + slopes[field] * fact.lengths[field])
+                    )
                 if tf:
                     matching[i] += 1
                 row.append(tf)
             frequencies.append(row)
         idfs = [math.log(1 + (count - n + 0.5) / (n + 0.5)) for n in matching]
         for cluster, fact, row in zip(clusters, facts, frequencies, strict=True):
-            score = sum(
-                idf * tf * (_K1 + 1) / (tf + _K1) for idf, tf in zip(idfs, row, strict=True) if tf
-            )
+            score = 0.0
+            for idf, tf in zip(idfs, row, strict=True):
+                if tf:
+                    score += idf * tf * (_K1 + 1) / (tf + _K1)
             if score and fact.exact_title:
                 score *= 1 + _EXACT_TITLE_BOOST
             score *= fact.spread_boost
             if weights:
                 score *= max(weights.get(source, 1.0) for source in fact.sources)
             cluster.score = score
+
+
+def _words_of(values: list[str]) -> list[str]:
+    """The words of a field's distinct values."""
+    return " ".join(dict.fromkeys(values) if len(values) > 1 else values).split()
 
 
 def _spread_boost(sources: Collection[str]) -> float:
