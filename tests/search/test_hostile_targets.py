@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import tracemalloc
 import zlib
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,65 @@ async def test_a_compressed_100_mb_body_is_cut_off_at_the_cap() -> None:
     message = await stub_refusal(respond)
     print(f"{len(bomb):,} bytes of gzip: {message}")
     assert message.startswith("East sent more than 20,000,000 bytes in one answer")
+
+
+async def test_a_gzip_bomb_is_unpacked_no_further_than_the_cap() -> None:
+    # 50 MB of zeros pack into about 50 kB: one read from the socket. Unpacked in one go,
+    # it would take 50 MB of memory before the cap could be checked.
+    bomb = zlib.compressobj(9, zlib.DEFLATED, wbits=31)
+    packed = bomb.compress(bytes(50 * MB)) + bomb.flush()
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
+        writer.write(packed)
+        await writer.drain()
+
+    tracemalloc.start()
+    try:
+        message = await stub_refusal(respond, max_bytes=MB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    print(f"{len(packed):,} bytes of gzip; memory at its peak {peak / MB:.1f} MB: {message}")
+    assert message.startswith("East sent more than 1,000,000 bytes in one answer")
+    assert peak < 10 * MB
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compressed_answer_is_unpacked_and_read(encoding: str) -> None:
+    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
+    packer = zlib.compressobj(wbits=31 if encoding == "gzip" else 15)
+    packed = packer.compress(body) + packer.flush()
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        head = response_head(Content_Encoding=encoding, Content_Length=str(len(packed)))
+        writer.write(head + packed)
+        await writer.drain()
+
+    async with http_stub(respond) as stub:
+        unpacked = await search(sru_at(stub.url, title="East"))
+    async with http_stub(answer(body)) as stub:
+        plain = await search(sru_at(stub.url, title="East"))
+    assert len(unpacked.records) == 1
+    assert unpacked == plain
+
+
+@pytest.mark.parametrize(
+    ("encoding", "packed", "expected"),
+    [
+        ("br", b"\x1b\x00", "East answered in an encoding libgate does not read (br)"),
+        ("gzip", b"not gzip at all", "East sent a compressed answer that could not be unpacked"),
+    ],
+)
+async def test_an_answer_that_cannot_be_unpacked_says_so(
+    encoding: str, packed: bytes, expected: str
+) -> None:
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        head = response_head(Content_Encoding=encoding, Content_Length=str(len(packed)))
+        writer.write(head + packed)
+        await writer.drain()
+
+    assert (await stub_refusal(respond)).startswith(expected)
 
 
 async def test_a_declared_100_mb_body_is_refused_before_reading_it() -> None:
