@@ -270,9 +270,9 @@ class SearchSettings(_Section):
     reader_processes: int = Field(
         2,
         ge=0,
-        description="Worker processes (per libgate process) that read SRU answers into "
-        "records, on every core and beside the web server; 0: read them in a thread of the "
-        "web server instead.",
+        description="Worker processes (per libgate process) that read SRU and JSON answers "
+        "into records, on every core and beside the web server; 0: read them in a thread of "
+        "the web server instead.",
     )
     targets: dict[str, TargetSettings] = Field(
         default_factory=lambda: {

@@ -16,7 +16,7 @@ import pytest
 from libgate.config import TargetSettings
 from libgate.search import TargetError
 from libgate.search.query import parse
-from libgate.search.targets import JsonTarget
+from libgate.search.targets import AnswerReaders, JsonTarget
 
 OPEN_LIBRARY_FIELDS = {
     "records": "docs",
@@ -84,11 +84,11 @@ def service(body: bytes | None = None, status: int = 200) -> Iterator[tuple[str,
         server.server_close()
 
 
-def target(url: str, **extra: object) -> JsonTarget:
+def target(url: str, readers: AnswerReaders | None = None, **extra: object) -> JsonTarget:
     settings = TargetSettings(
         protocol="json", url=url, json_fields=OPEN_LIBRARY_FIELDS, timeout_seconds=5, **extra
     )
-    return JsonTarget("openlibrary", settings)
+    return JsonTarget("openlibrary", settings, readers=readers)
 
 
 async def test_records_come_back_in_the_common_model() -> None:
@@ -163,3 +163,25 @@ async def test_an_unreachable_service_is_a_plain_error() -> None:
             await found.search(parse("hobbit"), limit=10)
     finally:
         await found.aclose()
+
+
+async def test_answers_read_in_worker_processes_are_those_read_in_a_thread() -> None:
+    readers = AnswerReaders(1)
+    try:
+        with service() as (url, _):
+            in_thread, in_process = target(url), target(url, readers=readers)
+            try:
+                expected = await in_thread.search(parse("hobbit"), limit=10)
+                found = await in_process.search(parse("hobbit"), limit=10)
+                with service(b"[" * 100_000 + b"]" * 100_000) as (bomb_url, _):
+                    bomb = target(bomb_url, readers=readers)
+                    with pytest.raises(TargetError, match="did not answer with valid JSON"):
+                        await bomb.search(parse("hobbit"), limit=10)
+                    await bomb.aclose()
+            finally:
+                await in_thread.aclose()
+                await in_process.aclose()
+    finally:
+        readers.close()
+    assert expected.records
+    assert found == expected

@@ -16,14 +16,14 @@ def build_target(
     name: str, settings: TargetSettings, *, local_index: LocalIndex, readers: AnswerReaders
 ) -> Target:
     """The target ``settings`` describe, reading its answers with ``readers`` where it
-    reads XML. Z39.50 without the YAZ library still builds: its searches then fail with a
+    reads XML or JSON. Z39.50 without the YAZ library still builds: its searches then fail with a
     plain explanation."""
     if settings.protocol == "sru":
         return SruTarget(name, settings, readers=readers)
     if settings.protocol == "z3950":
         return Z3950Target(name, settings)
     if settings.protocol == "json":
-        return JsonTarget(name, settings)
+        return JsonTarget(name, settings, readers=readers)
     return LocalTarget(name, settings, local_index)
 
 

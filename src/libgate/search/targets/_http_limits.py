@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import socket
 import zlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from libgate.config import TargetSettings
 from libgate.search._model import TargetError
+from libgate.search.targets._readers import AnswerReaders, ReaderStopped
+
+T = TypeVar("T")
 
 DEFAULT_MAX_BYTES = 20_000_000
 # The compressions libgate asks targets for, and unpacks itself (see read_capped).
@@ -20,21 +25,39 @@ _CAUSES_LOOKED_AT = 10  # exceptions down the chain, looking for why a connectio
 
 class HttpTarget:
     """What every target reached over HTTP has: its settings, its title for messages, a
-    cap on the size of an answer, and its own client (connection pool)."""
+    cap on the size of an answer, its own client (connection pool), and the ``readers``
+    its answers are read by (shared by the targets of a search; default: in a thread)."""
 
     def __init__(
-        self, name: str, settings: TargetSettings, *, max_bytes: int = DEFAULT_MAX_BYTES
+        self,
+        name: str,
+        settings: TargetSettings,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        readers: AnswerReaders | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
         self.title = settings.title or name
         self.max_bytes = max_bytes
         self._client = target_client(settings)
+        self._readers = readers or AnswerReaders(0)
 
     async def _get(self, url: str, params: dict[str, str] | None = None) -> tuple[int, bytes]:
         return await get_capped(
             self._client, url, params=params, max_bytes=self.max_bytes, title=self.title
         )
+
+    async def _read(self, read: Callable[..., T], *args: Any) -> T:
+        """``read(*args)`` run by the answer readers: a module-level function and plain
+        values, as they may travel to another process."""
+        try:
+            return await self._readers.run(read, *args)
+        except ReaderStopped:
+            raise TargetError(
+                f"{self.title}'s answer could not be read: libgate's reading process stopped "
+                "(see the system log)"
+            ) from None
 
     async def aclose(self) -> None:
         await self._client.aclose()

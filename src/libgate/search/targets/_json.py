@@ -7,66 +7,99 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from libgate.config import TargetSettings
 from libgate.search._model import FORMATS, Record, TargetAnswer, TargetError
 from libgate.search.query import Boolean, Query, Term
 from libgate.search.records import normalise_isbn, normalise_issn
-from libgate.search.targets._http_limits import HttpTarget
+from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, HttpTarget
+from libgate.search.targets._readers import AnswerReaders
 
 _TEMPLATE_PARAMETER = re.compile(r"\{(\w+)\??\}")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What reading an answer needs to know of its target (sent to a reader process):
+    ``fields``, where in the JSON each part of a record is (``json_fields``)."""
+
+    name: str
+    title: str
+    fields: dict[str, str]
+
+
 class JsonTarget(HttpTarget):
+    """Searches one JSON service. Its answers are read by ``readers``, like SRU answers:
+    parsing a large JSON answer in the serving process would hold up everything else."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: TargetSettings,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        readers: AnswerReaders | None = None,
+    ) -> None:
+        super().__init__(name, settings, max_bytes=max_bytes, readers=readers)
+        self._shape = _Shape(name, self.title, dict(settings.json_fields))
+
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         words, notes = plain_words(query)
         values = {"searchTerms": quote(words), "count": str(limit), "startIndex": "1"}
         url = _TEMPLATE_PARAMETER.sub(lambda m: values.get(m.group(1), ""), self.settings.url)
         status, body = await self._get(url)
-        if status != 200:
-            raise TargetError(f"{self.title} answered with HTTP status {status}")
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            raise TargetError(f"{self.title} did not answer with valid JSON") from None
-        items = _at(document, self.settings.json_fields.get("records", "records"))
-        if not isinstance(items, list):
-            raise TargetError(f"{self.title}'s answer has no list of records where expected")
-        records = [self._record(item) for item in items[:limit] if isinstance(item, dict)]
-        hits = _at(document, self.settings.json_fields.get("hits", ""))
-        return TargetAnswer(
-            hits=hits if isinstance(hits, int) and not isinstance(hits, bool) else len(records),
-            records=tuple(record for record in records if record.title),
-            diagnostics=notes,
-        )
+        hits, records = await self._read(_read, self._shape, limit, status, body)
+        return TargetAnswer(hits=hits, records=records, diagnostics=notes)
 
-    def _record(self, item: Mapping[str, Any]) -> Record:
-        def texts(name: str) -> tuple[str, ...]:
-            return _texts(_at(item, self.settings.json_fields.get(name, name)))
 
-        def text(name: str) -> str:
-            found = texts(name)
-            return found[0] if found else ""
+def _read(shape: _Shape, limit: int, status: int, body: bytes) -> tuple[int, tuple[Record, ...]]:
+    """A JSON answer's hit count and records, or TargetError."""
+    if status != 200:
+        raise TargetError(f"{shape.title} answered with HTTP status {status}")
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise TargetError(f"{shape.title} did not answer with valid JSON") from None
+    items = _at(document, shape.fields.get("records", "records"))
+    if not isinstance(items, list):
+        raise TargetError(f"{shape.title}'s answer has no list of records where expected")
+    records = [_record(shape, item) for item in items[:limit] if isinstance(item, dict)]
+    hits = _at(document, shape.fields.get("hits", ""))
+    return (
+        hits if isinstance(hits, int) and not isinstance(hits, bool) else len(records),
+        tuple(record for record in records if record.title),
+    )
 
-        year = _YEAR.search(text("year"))
-        found_format = text("format").lower()
-        return Record(
-            source=self.name,
-            native_id=text("id"),
-            title=text("title"),
-            subtitle=text("subtitle"),
-            authors=texts("authors"),
-            isbns=_unique(normalise_isbn(value) for value in texts("isbns")),
-            issns=_unique(normalise_issn(value) for value in texts("issns")),
-            edition=text("edition"),
-            publisher=text("publisher"),
-            year=int(year.group(1)) if year else None,
-            format=found_format if found_format in FORMATS else "book",
-            language=text("language"),
-            subjects=texts("subjects"),
-        )
+
+def _record(shape: _Shape, item: Mapping[str, Any]) -> Record:
+    def texts(name: str) -> tuple[str, ...]:
+        return _texts(_at(item, shape.fields.get(name, name)))
+
+    def text(name: str) -> str:
+        found = texts(name)
+        return found[0] if found else ""
+
+    year = _YEAR.search(text("year"))
+    found_format = text("format").lower()
+    return Record(
+        source=shape.name,
+        native_id=text("id"),
+        title=text("title"),
+        subtitle=text("subtitle"),
+        authors=texts("authors"),
+        isbns=_unique(normalise_isbn(value) for value in texts("isbns")),
+        issns=_unique(normalise_issn(value) for value in texts("issns")),
+        edition=text("edition"),
+        publisher=text("publisher"),
+        year=int(year.group(1)) if year else None,
+        format=found_format if found_format in FORMATS else "book",
+        language=text("language"),
+        subjects=texts("subjects"),
+    )
 
 
 def plain_words(query: Query) -> tuple[str, tuple[str, ...]]:

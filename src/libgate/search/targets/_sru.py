@@ -21,7 +21,7 @@ from libgate.search.records import (
     record_from_marcxml,
 )
 from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, HttpTarget
-from libgate.search.targets._readers import AnswerReaders, ReaderStopped
+from libgate.search.targets._readers import AnswerReaders
 
 _RESPONSE_NAMESPACES = (
     "http://www.loc.gov/zing/srw/",  # SRU 1.1 and 1.2
@@ -65,8 +65,7 @@ class SruTarget(HttpTarget):
         max_bytes: int = DEFAULT_MAX_BYTES,
         readers: AnswerReaders | None = None,
     ) -> None:
-        super().__init__(name, settings, max_bytes=max_bytes)
-        self._readers = readers or AnswerReaders(0)
+        super().__init__(name, settings, max_bytes=max_bytes, readers=readers)
         self._source = _Source(name, self.title, max_bytes)
 
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
@@ -80,13 +79,7 @@ class SruTarget(HttpTarget):
                 )
         except TimeoutError:
             raise TargetError(f"{self.title} did not answer within {timeout:g} s") from None
-        try:
-            hits, records, notes = await self._readers.run(_read, self._source, status, body)
-        except ReaderStopped:
-            raise TargetError(
-                f"{self.title}'s answer could not be read: libgate's reading process stopped "
-                "(see the system log)"
-            ) from None
+        hits, records, notes = await self._read(_read, self._source, status, body)
         return TargetAnswer(hits, records, (*translation.diagnostics, *notes))
 
     async def _search(self, cql: str, maximum: int) -> tuple[int, bytes]:
