@@ -124,6 +124,12 @@ class VendorPolicy(_Section):
     rate_per_second: float = Field(
         20.0, gt=0, description="Messages per second allowed on one connection."
     )
+    max_connections: int = Field(
+        0,
+        ge=0,
+        description="Connections one account with this policy may have logged in at once; a "
+        "login beyond this is refused. 0: only the gateway's own limits.",
+    )
     offline_lending: bool = Field(
         False,
         description="While the LMS is down, take checkouts (11) and checkins (09) to replay later.",
@@ -134,7 +140,7 @@ class VendorPolicy(_Section):
 def _default_policies() -> dict[str, VendorPolicy]:
     every_request = ["99", "63", "23", "11", "09", "17", "19", "25", "15", "29", "65", "35", "37"]
     return {
-        "validation": VendorPolicy(),  # type: ignore[call-arg]
+        "validation": VendorPolicy(max_connections=20),  # type: ignore[call-arg]
         "kiosk": VendorPolicy(
             messages=every_request,
             fields=[
@@ -190,6 +196,12 @@ class GatewaySettings(_Section):
         8192, ge=256, description="Longest message accepted; a longer one closes the connection."
     )
     max_connections: int = Field(500, ge=1, description="Connections served at once.")
+    max_connections_per_address: int = Field(
+        100,
+        ge=1,
+        description="Connections one network address may hold at once (kiosks behind one "
+        "router share its address); a connection beyond this is closed at once.",
+    )
     offline_loans_per_patron: int = Field(
         5, ge=0, description="Checkouts one card may make while the LMS is down."
     )

@@ -133,6 +133,29 @@ async def test_wrong_vendor_passwords_are_refused_and_then_hung_up_on(
     assert len(failures) == 3 and "guess" not in json.dumps(failures)
 
 
+async def test_an_account_at_its_policys_connection_limit_is_refused_another_login(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms, policies={"validation": {"max_connections": 1}})
+    password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway:
+        async with connected("127.0.0.1", gateway.port) as first:
+            assert (await first.login(password, user="ebooks")).fixed_value("ok") == "1"
+            async with connected("127.0.0.1", gateway.port) as second:
+                assert (await second.login(password, user="ebooks")).fixed_value("ok") == "0"
+                assert (await first.patron(CARD, PIN)).get("BL") == "Y"
+        for _ in range(50):  # the first connection's place frees up once it has ended
+            async with connected("127.0.0.1", gateway.port) as later:
+                if (await later.login(password, user="ebooks")).fixed_value("ok") == "1":
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the account could not log in again after its connection ended")
+    [refused] = await audit_details(database_url, "sip2.login_failed")
+    assert refused["client_id"] == "ebooks"
+    assert refused["reason"] == "already 1 connections, its policy's limit"
+
+
 async def test_a_vendor_that_logs_in_again_on_its_connection_is_hung_up_on(
     lms: LmsEmulator, database_url: str
 ) -> None:

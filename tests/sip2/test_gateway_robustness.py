@@ -190,6 +190,28 @@ async def test_connections_beyond_the_limit_are_refused_and_the_others_served(
         pytest.fail("the gateway never took a new connection after the others ended")
 
 
+async def test_one_address_may_not_take_more_than_its_share_of_connections(
+    tmp_path: Path,
+) -> None:
+    async with gateway_with(tmp_path, max_connections_per_address=2) as (running, password):
+        async with (
+            connected("127.0.0.1", running.port) as first,
+            connected("127.0.0.1", running.port) as second,
+        ):
+            async with connected("127.0.0.1", running.port) as third:
+                assert await third.raw(b"9300CNfuzzer|COwhatever|\r") == b""
+            async with connected("127.0.0.1", running.port, source="127.0.0.2") as elsewhere:
+                assert (await elsewhere.login(password, user="fuzzer")).fixed_value("ok") == "1"
+            await first.login(password, user="fuzzer")
+            assert (await second.login(password, user="fuzzer")).fixed_value("ok") == "1"
+        for _ in range(50):  # the address's places free up as its connections end
+            async with connected("127.0.0.1", running.port) as later:
+                if await later.raw(b"9300CNfuzzer|COwhatever|\r"):
+                    return
+            await asyncio.sleep(0.05)
+        pytest.fail("the gateway never took a new connection from the address again")
+
+
 async def test_connections_that_never_log_in_give_their_places_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -99,9 +99,12 @@ class Client:
 
 @contextlib.asynccontextmanager
 async def connected(
-    host: str, port: int, tls: ssl.SSLContext | None = None
+    host: str, port: int, tls: ssl.SSLContext | None = None, *, source: str | None = None
 ) -> AsyncIterator[Client]:
-    client = Client(*await asyncio.open_connection(host, port, ssl=tls))
+    """A client connected to ``host``; ``source``: from this local address (any loopback
+    address, 127.0.0.2 say, is another machine as far as the other side can tell)."""
+    local = (source, 0) if source else None
+    client = Client(*await asyncio.open_connection(host, port, ssl=tls, local_addr=local))
     try:
         yield client
     finally:

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import ssl
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -78,6 +79,8 @@ class Gateway:
         self._institution = institution
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._per_address: Counter[str] = Counter()  # connections open, by peer address
+        self._per_account: Counter[str] = Counter()  # connections logged in, by login
         # (login, created_at) -> (when checked, whether the account still stands)
         self._accounts_checked: dict[tuple[str, float], tuple[float, bool]] = {}
 
@@ -111,12 +114,19 @@ class Gateway:
             self._server = None
 
     def _admit(self, kiosk: FrameProtocol) -> None:
-        if len(self._connections) >= self._settings().max_connections:
+        settings = self._settings()
+        address = kiosk.peer_host
+        if (
+            len(self._connections) >= settings.max_connections
+            or self._per_address[address] >= settings.max_connections_per_address
+        ):
             kiosk.close()  # full: refuse rather than queue, so kiosks fail over quickly
             return
+        self._per_address[address] += 1
         task = asyncio.get_running_loop().create_task(self._serve(kiosk))
         self._connections.add(task)
         task.add_done_callback(self._connections.discard)
+        task.add_done_callback(lambda _: _let_go(self._per_address, address))
 
     async def _serve(self, kiosk: FrameProtocol) -> None:
         settings = self._settings()
@@ -145,6 +155,8 @@ class Gateway:
             log.exception("SIP2 connection failed")
         finally:
             kiosk.close()
+            if connection.vendor is not None:
+                _let_go(self._per_account, connection.vendor.login)
 
     async def _answer(self, connection: _Connection, frame: bytes) -> bytes | None:
         """The bytes to send back, or None to hang up."""
@@ -175,21 +187,30 @@ class Gateway:
         return connection.last_answer
 
     async def _login(self, connection: _Connection, request: Message) -> Message | None:
-        vendor = await self._vendors.authenticate(request.get("CN") or "", request.get("CO") or "")
+        login = request.get("CN") or ""
+        vendor = await self._vendors.authenticate(login, request.get("CO") or "")
         policy = self._policy(vendor) if vendor else None
         if vendor is None or policy is None:
-            connection.login_failures += 1
-            self._audit.add(
-                "sip2.login_failed", client_id=request.get("CN") or "", ip=connection.peer
+            return self._login_failed(connection, login)
+        if policy.max_connections and self._per_account[vendor.login] >= policy.max_connections:
+            return self._login_failed(
+                connection,
+                login,
+                reason=f"already {policy.max_connections} connections, its policy's limit",
             )
-            if connection.login_failures >= _MAX_LOGIN_FAILURES:
-                return None
-            return Message.build("94", {"ok": "0"})
+        self._per_account[vendor.login] += 1
         connection.vendor = vendor
         connection.encoding = policy.encoding
         connection.tokens = policy.rate_per_second
         self._audit.add("sip2.login", client_id=vendor.login, ip=connection.peer)
         return Message.build("94", {"ok": "1"})
+
+    def _login_failed(self, connection: _Connection, login: str, **detail: str) -> Message | None:
+        connection.login_failures += 1
+        self._audit.add("sip2.login_failed", client_id=login, ip=connection.peer, **detail)
+        if connection.login_failures >= _MAX_LOGIN_FAILURES:
+            return None
+        return Message.build("94", {"ok": "0"})
 
     async def _account_open(self, vendor: Vendor) -> bool:
         now = time.monotonic()
@@ -281,3 +302,11 @@ class Gateway:
             fields_released=fields_released,
             **detail,
         )
+
+
+def _let_go(counts: Counter[str], key: str) -> None:
+    """One connection fewer under ``key``; a key with none left is forgotten, so the
+    counts stay as small as the connections open."""
+    counts[key] -= 1
+    if counts[key] <= 0:
+        del counts[key]
