@@ -242,11 +242,25 @@ async def test_a_gzip_bomb_is_unpacked_no_further_than_the_cap() -> None:
     assert peak < 10 * MB
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
-async def test_a_compressed_answer_is_unpacked_and_read(encoding: str) -> None:
+# Content-Encoding, and zlib's wbits for packing the body that way (None: not packed).
+READABLE_ENCODINGS = [
+    ("gzip", 31),
+    ("deflate", 15),  # with its zlib header, as the standard says
+    ("deflate", -15),  # bare, as some servers send it
+    ("utf-8", None),  # a misconfigured server's label, which is no compression
+    ("identity", None),
+]
+
+
+@pytest.mark.parametrize(("encoding", "wbits"), READABLE_ENCODINGS)
+async def test_an_answer_is_unpacked_as_its_content_encoding_says(
+    encoding: str, wbits: int | None
+) -> None:
     body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
-    packer = zlib.compressobj(wbits=31 if encoding == "gzip" else 15)
-    packed = packer.compress(body) + packer.flush()
+    packed = body
+    if wbits is not None:
+        packer = zlib.compressobj(wbits=wbits)
+        packed = packer.compress(body) + packer.flush()
 
     async def respond(writer: asyncio.StreamWriter) -> None:
         head = response_head(Content_Encoding=encoding, Content_Length=str(len(packed)))
@@ -264,7 +278,8 @@ async def test_a_compressed_answer_is_unpacked_and_read(encoding: str) -> None:
 @pytest.mark.parametrize(
     ("encoding", "packed", "expected"),
     [
-        ("br", b"\x1b\x00", "East answered in an encoding libgate does not read (br)"),
+        ("br", b"\x1b\x00", "East answered compressed as br, which libgate cannot unpack"),
+        ("gzip, gzip", b"\x1f\x8b", "East answered compressed as gzip, gzip, which libgate"),
         ("gzip", b"not gzip at all", "East sent a compressed answer that could not be unpacked"),
     ],
 )

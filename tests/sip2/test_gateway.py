@@ -156,6 +156,26 @@ async def test_an_account_at_its_policys_connection_limit_is_refused_another_log
     assert refused["reason"] == "already 1 connections, its policy's limit"
 
 
+async def test_a_remade_account_is_not_held_to_the_limit_by_its_old_connections(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    # A leaked password: the account is removed and made again with a new one, while the
+    # old connections sit idle until their next message ends them.
+    settings = gateway_settings(database_url, lms, policies={"validation": {"max_connections": 1}})
+    old_password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as old:
+        assert (await old.login(old_password, user="ebooks")).fixed_value("ok") == "1"
+        database = Database(database_url)
+        try:
+            await VendorRegistry(database).remove("ebooks")
+        finally:
+            await database.dispose()
+        new_password = await add_vendor(settings, "ebooks", "validation")
+        async with connected("127.0.0.1", gateway.port) as new:
+            assert (await new.login(new_password, user="ebooks")).fixed_value("ok") == "1"
+            assert (await new.patron(CARD, PIN)).get("BL") == "Y"
+
+
 async def test_a_vendor_that_logs_in_again_on_its_connection_is_hung_up_on(
     lms: LmsEmulator, database_url: str
 ) -> None:

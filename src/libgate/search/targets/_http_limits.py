@@ -14,12 +14,11 @@ import httpx
 from libgate.config import TargetSettings
 from libgate.search._model import TargetError
 from libgate.search.targets._readers import AnswerReaders, ReaderStopped
+from libgate.search.targets._unpack import ACCEPTED, NotUnpackable, unpacker_for
 
 T = TypeVar("T")
 
 DEFAULT_MAX_BYTES = 20_000_000
-# The compressions libgate asks targets for, and unpacks itself (see read_capped).
-_ACCEPTED_ENCODINGS = "gzip, deflate"
 _CAUSES_LOOKED_AT = 10  # exceptions down the chain, looking for why a connection failed
 
 
@@ -75,48 +74,42 @@ def target_client(settings: TargetSettings) -> httpx.AsyncClient:
         ),
         follow_redirects=True,
         max_redirects=3,
-        headers={"Accept-Encoding": _ACCEPTED_ENCODINGS},
+        headers={"Accept-Encoding": ACCEPTED},
     )
 
 
 async def read_capped(response: httpx.Response, max_bytes: int, title: str) -> bytes:
     """The body of a streamed ``response``, unpacked (gzip, deflate), or TargetError as soon
-    as it grows past ``max_bytes``; the rest is never read. Unpacking is done here, a piece
-    at a time, because a few kilobytes of gzip can hold a gigabyte: each piece is unpacked
-    only as far as the room left under the cap."""
+    as it grows past ``max_bytes``; the rest is never read. Each piece is unpacked only as
+    far as the room left under the cap."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_big(title, max_bytes)
-    unpacker = _unpacker(response.headers.get("content-encoding", ""), title)
+    try:
+        unpacker = unpacker_for(response.headers.get("content-encoding", ""))
+    except NotUnpackable as exc:
+        raise TargetError(
+            f"{title} answered compressed as {str(exc)[:40]}, which libgate cannot unpack; "
+            f"it asks for {ACCEPTED} or none"
+        ) from None
     body = bytearray()
     try:
         async for chunk in response.aiter_raw():
             if unpacker is None:
                 body += chunk
-            while unpacker is not None and chunk and len(body) <= max_bytes:
-                body += unpacker.decompress(chunk, max_bytes + 1 - len(body))
-                chunk = unpacker.unconsumed_tail
+            else:
+                body += unpacker.unpack(chunk, max_bytes + 1 - len(body))
+                while unpacker.pending and len(body) <= max_bytes:
+                    body += unpacker.unpack(b"", max_bytes + 1 - len(body))
             if len(body) > max_bytes:
                 raise _too_big(title, max_bytes)
         if unpacker is not None:
-            body += unpacker.flush()
+            body += unpacker.rest()
     except zlib.error:
         raise TargetError(f"{title} sent a compressed answer that could not be unpacked") from None
     if len(body) > max_bytes:
         raise _too_big(title, max_bytes)
     return bytes(body)
-
-
-def _unpacker(encoding: str, title: str) -> zlib._Decompress | None:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or a zlib header, either
-    raise TargetError(
-        f"{title} answered in an encoding libgate does not read ({encoding[:40]}); "
-        f"it asks for {_ACCEPTED_ENCODINGS} or none"
-    )
 
 
 def _too_big(title: str, max_bytes: int) -> TargetError:

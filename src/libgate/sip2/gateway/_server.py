@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from libgate.config import GatewaySettings, VendorPolicy
 from libgate.patrons import normalise_card
@@ -35,6 +36,7 @@ RECHECK_SECONDS = 5.0
 # only holds one of the gateway's places (max_connections) from the kiosks that would.
 LOGIN_SECONDS = 10.0
 _OFFLINE_MESSAGES = frozenset({"11", "09"})
+_Key = TypeVar("_Key")
 
 
 @dataclass
@@ -80,8 +82,10 @@ class Gateway:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._per_address: Counter[str] = Counter()  # connections open, by peer address
-        self._per_account: Counter[str] = Counter()  # connections logged in, by login
-        # (login, created_at) -> (when checked, whether the account still stands)
+        # Connections logged in, by account: (login, created_at), as an account removed and
+        # made again (a new password) is a new account, its old connections not its own.
+        self._per_account: Counter[tuple[str, float]] = Counter()
+        # account -> (when checked, whether it still stands)
         self._accounts_checked: dict[tuple[str, float], tuple[float, bool]] = {}
 
     @property
@@ -156,7 +160,7 @@ class Gateway:
         finally:
             kiosk.close()
             if connection.vendor is not None:
-                _let_go(self._per_account, connection.vendor.login)
+                _let_go(self._per_account, _account(connection.vendor))
 
     async def _answer(self, connection: _Connection, frame: bytes) -> bytes | None:
         """The bytes to send back, or None to hang up."""
@@ -192,13 +196,14 @@ class Gateway:
         policy = self._policy(vendor) if vendor else None
         if vendor is None or policy is None:
             return self._login_failed(connection, login)
-        if policy.max_connections and self._per_account[vendor.login] >= policy.max_connections:
+        account = _account(vendor)
+        if policy.max_connections and self._per_account[account] >= policy.max_connections:
             return self._login_failed(
                 connection,
                 login,
                 reason=f"already {policy.max_connections} connections, its policy's limit",
             )
-        self._per_account[vendor.login] += 1
+        self._per_account[account] += 1
         connection.vendor = vendor
         connection.encoding = policy.encoding
         connection.tokens = policy.rate_per_second
@@ -214,7 +219,7 @@ class Gateway:
 
     async def _account_open(self, vendor: Vendor) -> bool:
         now = time.monotonic()
-        key = (vendor.login, vendor.created_at)
+        key = _account(vendor)
         checked = self._accounts_checked.get(key)
         if checked is None or now - checked[0] > RECHECK_SECONDS:
             current = await self._vendors.current(vendor.login)
@@ -304,7 +309,12 @@ class Gateway:
         )
 
 
-def _let_go(counts: Counter[str], key: str) -> None:
+def _account(vendor: Vendor) -> tuple[str, float]:
+    """An account as the gateway tells accounts apart: by login and when it was made."""
+    return (vendor.login, vendor.created_at)
+
+
+def _let_go(counts: Counter[_Key], key: _Key) -> None:
     """One connection fewer under ``key``; a key with none left is forgotten, so the
     counts stay as small as the connections open."""
     counts[key] -= 1
