@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import os
@@ -14,9 +13,16 @@ from rich.table import Table
 
 from libgate.cli_audit import audit_app
 from libgate.cli_catalogue import catalogue_app
-from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
+from libgate.cli_common import (
+    ConfigOption,
+    console,
+    err,
+    run_until_done,
+    settings_from,
+    with_services,
+)
 from libgate.cli_sip2 import sip2_app
-from libgate.db import upgrade_to_latest
+from libgate.db import reaching, upgrade_to_latest
 from libgate.observability import metrics_shared_by, setup_logging
 from libgate.oidc import AUTH_METHODS, KNOWN_SCOPES, ClientRegistrationError
 from libgate.patrons import (
@@ -53,7 +59,12 @@ for sub, name in [
 def migrate(config: ConfigOption = None) -> None:
     """Create or upgrade the database schema."""
     settings = settings_from(config)
-    asyncio.run(upgrade_to_latest(settings.database_url))
+
+    async def upgrade() -> None:
+        async with reaching(settings.database_url):
+            await upgrade_to_latest(settings.database_url)
+
+    run_until_done(upgrade)
     console.print("Database is up to date.")
 
 
@@ -139,7 +150,7 @@ def demo(
         finally:
             await services.close()
 
-    asyncio.run(run())
+    run_until_done(run)
 
 
 @patrons_app.command("import")

@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 import typer
 from rich.table import Table
 
-from libgate.cli_common import ConfigOption, console, err, settings_from, with_services
+from libgate.cli_common import (
+    ConfigOption,
+    console,
+    err,
+    run_until_done,
+    settings_from,
+    with_services,
+)
 from libgate.gc_tuning import tune_garbage_collection
 from libgate.observability import setup_logging
 from libgate.patrons import normalise_card
@@ -118,12 +125,7 @@ def serve(
             stop=stop,
         )
 
-    try:
-        import uvloop  # installed with uvicorn[standard]: a faster event loop, where it runs
-    except ImportError:
-        asyncio.run(run())
-    else:
-        uvloop.run(run())
+    run_until_done(run, fast_loop=True)
 
 
 @vendors_app.command("add")

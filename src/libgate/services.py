@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from libgate.config import Settings
-from libgate.db import Database, ensure_latest
+from libgate.db import Database, ensure_latest, reaching
 from libgate.oidc import (
     ClientRegistry,
     ConsentStore,
@@ -86,9 +86,14 @@ async def build_services(
     """Everything, connected. ``lms``: connect to the LMS (``[lms]``) even when the
     directory does not use it (the SIP2 gateway does)."""
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
-    if migrate:
-        await ensure_latest(database)
-    secrets = await InstanceSecrets.load(database, settings.secret_key)
+    try:
+        async with reaching(settings.database_url):
+            if migrate:
+                await ensure_latest(database)
+            secrets = await InstanceSecrets.load(database, settings.secret_key)
+    except BaseException:
+        await database.dispose()
+        raise
     audit = AuditTrail(database)
     pseudonyms = Pseudonyms(secrets.derive("pseudonyms"))
     hasher = PinHasher()

@@ -12,7 +12,7 @@ import pytest
 from libgate.config import Settings, ThrottleSettings
 from libgate.patrons import Patron
 from libgate.services import Services
-from libgate.testing.processes import libgate_env
+from libgate.testing.processes import free_port, libgate_env
 from tests.conftest import Resident, write_patrons_csv
 from tests.support import pins
 from tests.support.cli import libgate
@@ -214,11 +214,14 @@ def test_a_broken_config_file_is_explained(tmp_path: Path, database_url: str) ->
     assert "throttle.lockout_seconds" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command", [["keys", "rotate"], ["sip2", "serve", "--port", "0"], ["audit", "verify"]]
+)
 async def test_libgate_refuses_a_secret_key_other_than_the_databases(
-    database_url: str, services: Services
+    database_url: str, services: Services, command: list[str]
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "libgate", "keys", "rotate"],
+        [sys.executable, "-m", "libgate", *command],
         env={
             **libgate_env(database_url, "http://libgate.test"),
             "LIBGATE_SECRET_KEY": "a-different-secret",
@@ -229,3 +232,15 @@ async def test_libgate_refuses_a_secret_key_other_than_the_databases(
     )
     assert result.returncode == 2
     assert "secret_key is not the one this database was set up with" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["audit", "verify"], ["migrate"], ["lockouts", "list"]])
+def test_a_database_out_of_reach_is_said_in_words_with_exit_code_2(command: list[str]) -> None:
+    # Nothing listens on this port: the database is down, not the audit trail broken.
+    unreachable = f"postgresql://postgres:not-shown@127.0.0.1:{free_port()}/test"
+    result = libgate(unreachable, *command)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Database problem: libgate could not reach the database")
+    assert "not-shown" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,12 +8,14 @@ from libgate.db._migrate import (
     schema_revision,
     upgrade_to_latest,
 )
+from libgate.db._reach import DatabaseUnreachable, reaching
 from libgate.db._units import Row, Unit, as_unit
 from libgate.db.tables import metadata
 
 __all__ = [
     "HEAD_REVISION",
     "Database",
+    "DatabaseUnreachable",
     "Row",
     "Unit",
     "alembic_config",
@@ -21,6 +23,7 @@ __all__ = [
     "async_url",
     "ensure_latest",
     "metadata",
+    "reaching",
     "schema_revision",
     "upgrade_to_latest",
 ]
