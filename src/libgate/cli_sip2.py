@@ -205,9 +205,7 @@ def journal(
         _resolve(resolve, config)
         return
     states = None if show_all else ("pending", "sending", "failed", "uncertain")
-    entries = with_services(
-        config, lambda s: Journal(s.database, loans_per_patron=0).entries(states)
-    )
+    entries = with_services(config, lambda s: Journal(s.database).entries(states))
     if not entries:
         console.print("Nothing to show: every offline transaction has been applied.")
         return
@@ -231,9 +229,7 @@ def journal(
 
 
 def _resolve(numbers: list[int], config: Path | None) -> None:
-    resolved = with_services(
-        config, lambda s: Journal(s.database, loans_per_patron=0).resolve(numbers)
-    )
+    resolved = with_services(config, lambda s: Journal(s.database).resolve(numbers))
     if resolved:
         console.print(f"Resolved: {', '.join(f'#{n}' for n in resolved)}.")
     left = sorted(set(numbers) - set(resolved))

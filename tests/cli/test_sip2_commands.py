@@ -98,13 +98,13 @@ async def test_vendor_accounts_are_added_listed_and_removed(
 async def test_the_journal_lists_what_still_needs_attention(
     database_url: str, services: Services
 ) -> None:
-    journal = Journal(services.database, loans_per_patron=5)
+    journal = Journal(services.database)
     checkout = Message.build(
         "11",
         {"sc_renewal_policy": "N", "no_block": "N", "nb_due_date": " " * 18},
         [("AO", "LIB"), ("AA", CARD), ("AB", "31000000000051"), ("AD", PIN)],
     )
-    await journal.accept("kiosk-1", checkout)
+    await journal.accept("kiosk-1", checkout, loans_per_patron=5)
     code, output = await libgate(database_url, "sip2", "journal")
     assert code == 0 and "checkout" in output and "31000000000051" in output
     assert "pending" in output and PIN not in output
@@ -113,7 +113,7 @@ async def test_the_journal_lists_what_still_needs_attention(
 async def test_journal_entries_applied_or_resolved_by_staff_are_forgotten_after_a_while(
     database_url: str, services: Services
 ) -> None:
-    journal = Journal(services.database, loans_per_patron=5)
+    journal = Journal(services.database)
     for barcode in ("31000000000052", "31000000000053"):  # only the first exists in the LMS
         await journal.accept(
             "kiosk-1",
@@ -122,6 +122,7 @@ async def test_journal_entries_applied_or_resolved_by_staff_are_forgotten_after_
                 {"no_block": "N", "return_date": " " * 18},
                 [("AP", "MAIN"), ("AO", "LIB"), ("AB", barcode)],
             ),
+            loans_per_patron=5,
         )
     book = EmulatedItem("31000000000052", "A book", on_loan_to=CARD)
     async with LmsEmulator(patrons=[EmulatedPatron(CARD, PIN, "Ada")], items=[book]) as lms:
@@ -142,6 +143,7 @@ async def test_journal_entries_applied_or_resolved_by_staff_are_forgotten_after_
             {"no_block": "N", "return_date": " " * 18},
             [("AO", "LIB"), ("AB", "31000000000054")],
         ),
+        loans_per_patron=5,
     )
     assert pending.fixed_value("ok") == "1"
     waiting = (await journal.entries())[-1].id

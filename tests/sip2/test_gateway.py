@@ -133,6 +133,20 @@ async def test_wrong_vendor_passwords_are_refused_and_then_hung_up_on(
     assert len(failures) == 3 and "guess" not in json.dumps(failures)
 
 
+async def test_a_login_name_too_long_to_record_is_cut_short_and_the_trail_keeps_going(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    password = await add_vendor(settings, "ebooks", "validation")
+    async with gateway_running(settings) as gateway, connected("127.0.0.1", gateway.port) as vendor:
+        assert (await vendor.login("guess", user="x" * 1000)).fixed_value("ok") == "0"
+        assert (await vendor.login(password, user="ebooks")).fixed_value("ok") == "1"
+    [failed] = await audit_details(database_url, "sip2.login_failed")
+    assert failed["client_id"] == "x" * 128
+    [logged_in] = await audit_details(database_url, "sip2.login")
+    assert logged_in["client_id"] == "ebooks"
+
+
 async def test_an_account_at_its_policys_connection_limit_is_refused_another_login(
     lms: LmsEmulator, database_url: str
 ) -> None:
@@ -221,6 +235,26 @@ async def test_policies_change_without_a_restart(lms: LmsEmulator, database_url:
             await asyncio.sleep(0.1)
         else:
             pytest.fail("the widened policy never applied")
+
+
+async def test_the_message_size_limit_changes_without_a_restart(
+    lms: LmsEmulator, database_url: str
+) -> None:
+    settings = gateway_settings(database_url, lms)
+    long_login = b"9300CN" + b"x" * 1000 + b"|COwrong|\r"  # over 512 bytes, under 8,192
+    async with gateway_running(settings) as gateway:
+        async with connected("127.0.0.1", gateway.port) as kiosk:
+            assert (await kiosk.raw(long_login)).startswith(b"940")
+        smaller = settings.model_copy(deep=True)
+        smaller.gateway.max_message_size = 512
+        gateway.reloaded.append(smaller)
+        for _ in range(100):  # the reloader looks every 2 seconds; then new connections
+            async with connected("127.0.0.1", gateway.port) as kiosk:
+                if await kiosk.raw(long_login) == b"":  # cut off: too long now
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the smaller message size never applied")
 
 
 async def test_when_the_lms_is_down_vendors_hear_so_at_once(

@@ -44,7 +44,7 @@ async def kiosk_account(database_url: str, lms: LmsEmulator) -> tuple[Settings, 
 async def journal_entries(database_url: str) -> list[JournalEntry]:
     database = Database(database_url)
     try:
-        return await Journal(database, loans_per_patron=0).entries()
+        return await Journal(database).entries()
     finally:
         await database.dispose()
 
@@ -138,7 +138,7 @@ async def test_a_loan_the_lms_received_but_did_not_answer_is_refused_not_journal
 
 async def test_kiosks_at_once_cannot_all_take_a_cards_last_offline_loan(database_url: str) -> None:
     databases = [Database(database_url), Database(database_url)]  # two gateway processes
-    journals = [Journal(database, loans_per_patron=1) for database in databases]
+    journals = [Journal(database) for database in databases]
 
     async def checkout(number: int) -> Message | OfflineRefusal:
         loan = Message.build(
@@ -147,7 +147,7 @@ async def test_kiosks_at_once_cannot_all_take_a_cards_last_offline_loan(database
             [("AO", "LIB"), ("AA", CARD), ("AB", f"3100000000{number:04d}")],
         )
         try:
-            return await journals[number % 2].accept(f"kiosk-{number}", loan)
+            return await journals[number % 2].accept(f"kiosk-{number}", loan, loans_per_patron=1)
         except OfflineRefusal as refused:
             return refused
 

@@ -76,6 +76,10 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# The longest "who" and "where" an audit entry holds (they can come from the other side).
+AUDIT_CLIENT_ID_LENGTH = 128
+AUDIT_IP_LENGTH = 64
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -88,8 +92,8 @@ audit_log = Table(
     Column("at", Float, nullable=False),
     Column("event", String(64), nullable=False),
     Column("patron_ref", String(64), nullable=True, index=True),
-    Column("client_id", String(128), nullable=True),
-    Column("ip", String(64), nullable=True),
+    Column("client_id", String(AUDIT_CLIENT_ID_LENGTH), nullable=True),
+    Column("ip", String(AUDIT_IP_LENGTH), nullable=True),
     Column("detail", Text, nullable=False),
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libgate.db import Database, Unit, as_unit
-from libgate.db.tables import audit_head, audit_log
+from libgate.db.tables import AUDIT_CLIENT_ID_LENGTH, AUDIT_IP_LENGTH, audit_head, audit_log
 from libgate.privacy._audit_filter import AuditFilter
 from libgate.privacy._sealing import Seal, chain_hash, write_seals
 
@@ -211,8 +211,10 @@ def audit_row(
         "at": time.time(),
         "event": event,
         "patron_ref": patron_ref,
-        "client_id": client_id,
-        "ip": ip,
+        # Who and where can come from the other side (a login tried at the gateway): cut
+        # to what their columns hold, or one entry too long would fail its whole batch.
+        "client_id": None if client_id is None else client_id[:AUDIT_CLIENT_ID_LENGTH],
+        "ip": None if ip is None else ip[:AUDIT_IP_LENGTH],
         "detail": _detail_text(detail),
     }
 

@@ -75,16 +75,14 @@ class Journal:
     """``terminal_password``: libgate's own (``[lms] terminal_password``), sent in the
     terminal password field (AC) of replayed transactions in place of the kiosk's."""
 
-    def __init__(
-        self, database: Database, *, loans_per_patron: int, terminal_password: str = ""
-    ) -> None:
+    def __init__(self, database: Database, *, terminal_password: str = "") -> None:
         self._database = database
-        self._loans_per_patron = loans_per_patron
         self._terminal_password = terminal_password
         self._replaying = asyncio.Lock()
 
-    async def accept(self, vendor: str, request: Message) -> Message:
-        """Journal a checkout or checkin and answer it as the LMS would have."""
+    async def accept(self, vendor: str, request: Message, *, loans_per_patron: int) -> Message:
+        """Journal a checkout or checkin and answer it as the LMS would have; a checkout
+        only while the card has fewer than ``loans_per_patron`` waiting."""
         card = request.get("AA") or ""
         item = request.get("AB") or ""
         if not item or (request.code == "11" and not card):
@@ -108,7 +106,7 @@ class Journal:
                         sip2_journal.c.state == "pending",
                     )
                 )
-                if (pending or 0) >= self._loans_per_patron:
+                if (pending or 0) >= loans_per_patron:
                     raise OfflineRefusal("Offline: no more loans on this card until we are back.")
             await connection.execute(
                 insert(sip2_journal).values(

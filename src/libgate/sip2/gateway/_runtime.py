@@ -74,11 +74,7 @@ async def run_gateway(
     assert services.lms is not None
     reloading = ReloadingSettings(settings, load)
     audit = BufferedAudit(services.audit)
-    journal = Journal(
-        services.database,
-        loans_per_patron=settings.gateway.offline_loans_per_patron,
-        terminal_password=settings.lms.terminal_password,
-    )
+    journal = Journal(services.database, terminal_password=settings.lms.terminal_password)
     gateway = Gateway(
         settings=reloading.gateway,
         lms=services.lms,

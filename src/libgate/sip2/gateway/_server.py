@@ -94,11 +94,13 @@ class Gateway:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
-        max_size = self._settings().max_message_size
         # reuse_port: several gateway processes can serve one port, the kernel spreading
         # connections over them (they share all state through the database).
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: FrameProtocol(max_size, on_connection_made=self._admit),
+            # The size as the settings say now: a reloaded one applies to new connections.
+            lambda: FrameProtocol(
+                self._settings().max_message_size, on_connection_made=self._admit
+            ),
             host,
             port,
             ssl=tls,
@@ -277,7 +279,11 @@ class Gateway:
         self, connection: _Connection, vendor: Vendor, policy: VendorPolicy, request: Message
     ) -> Message:
         try:
-            answer = await self._journal.accept(vendor.login, request)
+            answer = await self._journal.accept(
+                vendor.login,
+                request,
+                loans_per_patron=self._settings().offline_loans_per_patron,
+            )
         except OfflineRefusal as exc:
             self._record(connection, vendor, request, [], refused=f"offline: {exc}")
             return refusal(request, str(exc))
