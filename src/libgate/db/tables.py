@@ -215,10 +215,12 @@ client_assertion_jtis = Table(
 )
 
 # SIP2 gateway: the accounts kiosks and vendors log in with (93 CN / CO) ...
+SIP2_LOGIN_LENGTH = 64
+
 sip2_vendors = Table(
     "sip2_vendors",
     metadata,
-    Column("login", String(64), primary_key=True),
+    Column("login", String(SIP2_LOGIN_LENGTH), primary_key=True),
     Column("secret_hash", String(64), nullable=False),
     Column("policy", String(64), nullable=False),
     Column("created_at", Float, nullable=False),

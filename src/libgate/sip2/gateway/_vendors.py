@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from libgate.db import Database
-from libgate.db.tables import sip2_vendors
+from libgate.db.tables import SIP2_LOGIN_LENGTH, sip2_vendors
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class VendorRegistry:
 
     async def add(self, login: str, policy: str, known_policies: set[str]) -> tuple[Vendor, str]:
         """A new account with a generated password, returned once (only its hash is kept)."""
-        if not login or len(login) > 64 or any(ch in login for ch in "|\r\n"):
-            raise VendorError("a login is 1 to 64 characters, without '|' or line breaks")
+        if not _well_formed(login):
+            raise VendorError("a login is 1 to 64 characters, without '|' or control characters")
         if policy not in known_policies:
             raise VendorError(
                 f"no policy {policy!r} in [gateway.policies]; known: {sorted(known_policies)}"
@@ -75,6 +75,8 @@ class VendorRegistry:
         return bool(result.rowcount)
 
     async def authenticate(self, login: str, password: str) -> Vendor | None:
+        if not _well_formed(login):
+            return None  # no account has it (and PostgreSQL cannot even compare a NUL)
         async with self._database.read() as connection:
             row = (
                 await connection.execute(select(sip2_vendors).where(sip2_vendors.c.login == login))
@@ -91,3 +93,9 @@ class VendorRegistry:
                 await connection.execute(select(sip2_vendors).where(sip2_vendors.c.login == login))
             ).first()
         return None if row is None else Vendor(row.login, row.policy, row.created_at)
+
+
+def _well_formed(login: str) -> bool:
+    """1 to 64 characters, none of them '|' (SIP2's field separator) or a control
+    character (line breaks end a SIP2 message; NUL no database column holds)."""
+    return 0 < len(login) <= SIP2_LOGIN_LENGTH and login.isprintable() and "|" not in login
