@@ -8,6 +8,7 @@ import asyncio
 import time
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from libgate.db.tables import lockouts, pin_failures
@@ -87,10 +88,16 @@ async def test_an_unknown_card_gets_the_same_answer_as_a_wrong_pin(
     assert GENERIC in wrong_pin.text and GENERIC in unknown.text
 
 
-async def test_a_card_longer_than_any_library_uses_is_an_unknown_card_counted_for_the_address(
-    http: httpx.AsyncClient, portal: RegisteredClient, services: Services
+@pytest.mark.parametrize(
+    "card",
+    ["2999" * 32 + "07", "29990000\x0000007", "2999\n0000000007"],
+    ids=["longer than any library uses", "with a NUL", "with a line break"],
+)
+async def test_a_card_no_library_could_issue_is_an_unknown_card_counted_for_the_address(
+    http: httpx.AsyncClient, portal: RegisteredClient, services: Services, card: str
 ) -> None:
-    response = await attempt_pin(http, portal, "2999" * 32 + "07", pins.new_pin())
+    # Not a server error: PostgreSQL can neither store nor compare a NUL.
+    response = await attempt_pin(http, portal, card, pins.new_pin())
     assert response.status_code == 401 and GENERIC in response.text
     (failure,) = [e async for e in services.audit.entries() if e.event == "signin.failure"]
     assert failure.detail["reason"] == AuthFailure.UNKNOWN_CARD.value
