@@ -8,6 +8,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from libgate.db._text import storable
 from libgate.db._units import AsyncpgUnit, ConnectionUnit, PostgresStatements, Unit, as_unit
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -29,6 +30,14 @@ def async_url(url: str) -> str:
         query["ssl"] = query.pop("sslmode")
         parsed = parsed.set(query=query)
     return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def _bind_storable_text(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _storable_parameters(
+        _connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any
+    ) -> tuple[str, Any]:
+        return statement, storable(parameters)
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
@@ -76,6 +85,7 @@ class Database:
         # hide_parameters: a failed statement's message goes to the logs, and its values
         # can be a card number or a message from a kiosk.
         self.engine = create_async_engine(driver_url, hide_parameters=True, **options)
+        _bind_storable_text(self.engine)
         self._postgres: PostgresStatements | None = None
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)

@@ -22,6 +22,8 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.sql.dml import ValuesBase
 
+from libgate.db._text import storable
+
 # Hot statements are module constants, so this many distinct ones is far more than exist; a
 # statement built per call would only be compiled each time, never held without bound.
 _MAX_COMPILED = 512
@@ -83,11 +85,11 @@ class _CompiledStatement:
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         try:
-            return [params[name] for name in self.names]
+            return [storable(params[name]) for name in self.names]
         except KeyError:
             # A value bound inside the statement (``.values(x=1)``): SQLAlchemy has it.
             values = self.compiled.construct_params(dict(params)) or {}
-            return [values[name] for name in self.names]
+            return [storable(values[name]) for name in self.names]
 
 
 class PostgresStatements:

@@ -218,14 +218,13 @@ def audit_row(
 
 
 def _storable(text: str | None, length: int) -> str | None:
-    """Who or where, as a column can hold it. They can come from the other side (a login
+    """Who or where, as its column can hold it. They can come from the other side (a login
     tried at the gateway), and one entry the database refused would fail its whole batch:
-    so cut to the column's length, with no NUL (which PostgreSQL's text cannot hold) and
-    nothing UTF-8 cannot carry."""
+    so cut to the column's length, with nothing UTF-8 cannot carry (and, as every value
+    libgate binds, NULs replaced: see libgate.db)."""
     if text is None:
         return None
-    whole = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
-    return whole[:length]
+    return text.encode("utf-8", "replace").decode("utf-8")[:length]
 
 
 class AuditTrail:

@@ -1,0 +1,24 @@
+"""Text as the database can hold it. PostgreSQL's text cannot hold (or even be compared
+with) a NUL character, which a client can put in any address, form or SIP2 field: every
+value bound to a statement has its NULs made U+FFFD, the replacement character. No value
+libgate stores holds a NUL, so a look-up by such a value finds nothing, as it should,
+instead of failing the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NUL = "\x00"
+_REPLACEMENT = "\ufffd"
+
+
+def storable(value: Any) -> Any:
+    """``value`` with the NULs of any text in it replaced (lists, tuples and dicts of
+    values too, as drivers are given them)."""
+    if isinstance(value, str):
+        return value.replace(_NUL, _REPLACEMENT) if _NUL in value else value
+    if isinstance(value, dict):
+        return {key: storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(storable(item) for item in value)
+    return value
