@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from libgate.config import TargetSettings
 from libgate.search._model import FORMATS, Record, TargetAnswer, TargetError
 from libgate.search.query import Boolean, Query, Term
 from libgate.search.records import normalise_isbn, normalise_issn
-from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, HttpTarget
-from libgate.search.targets._readers import AnswerReaders
+from libgate.search.targets._http_limits import HttpTarget
 
 _TEMPLATE_PARAMETER = re.compile(r"\{(\w+)\??\}")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
@@ -36,16 +34,9 @@ class JsonTarget(HttpTarget):
     """Searches one JSON service. Its answers are read by ``readers``, like SRU answers:
     parsing a large JSON answer in the serving process would hold up everything else."""
 
-    def __init__(
-        self,
-        name: str,
-        settings: TargetSettings,
-        *,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        readers: AnswerReaders | None = None,
-    ) -> None:
-        super().__init__(name, settings, max_bytes=max_bytes, readers=readers)
-        self._shape = _Shape(name, self.title, dict(settings.json_fields))
+    @property
+    def _shape(self) -> _Shape:
+        return _Shape(self.name, self.title, dict(self.settings.json_fields))
 
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         words, notes = plain_words(query)

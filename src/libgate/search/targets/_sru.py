@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from libgate.config import TargetSettings
 from libgate.search._model import Record, TargetAnswer, TargetError
 from libgate.search.query import Query, to_cql
 from libgate.search.records import (
@@ -20,8 +19,7 @@ from libgate.search.records import (
     record_from_dc,
     record_from_marcxml,
 )
-from libgate.search.targets._http_limits import DEFAULT_MAX_BYTES, HttpTarget
-from libgate.search.targets._readers import AnswerReaders
+from libgate.search.targets._http_limits import HttpTarget
 
 _RESPONSE_NAMESPACES = (
     "http://www.loc.gov/zing/srw/",  # SRU 1.1 and 1.2
@@ -57,16 +55,9 @@ class SruTarget(HttpTarget):
     at most ``settings.max_concurrent`` connections; :meth:`aclose` releases it. Answers
     are read by ``readers`` (shared by the targets of a search; default: in a thread)."""
 
-    def __init__(
-        self,
-        name: str,
-        settings: TargetSettings,
-        *,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        readers: AnswerReaders | None = None,
-    ) -> None:
-        super().__init__(name, settings, max_bytes=max_bytes, readers=readers)
-        self._source = _Source(name, self.title, max_bytes)
+    @property
+    def _source(self) -> _Source:
+        return _Source(self.name, self.title, self.max_bytes)
 
     async def search(self, query: Query, *, limit: int) -> TargetAnswer:
         """The hit count and up to ``limit`` records for ``query``, or TargetError."""
