@@ -8,7 +8,7 @@ from libgate.db._migrate import (
     schema_revision,
     upgrade_to_latest,
 )
-from libgate.db._reach import DatabaseUnreachable, reaching
+from libgate.db._reach import DatabaseUnreachable, is_connection_failure, reaching
 from libgate.db._units import Row, Unit, as_unit
 from libgate.db.tables import metadata
 
@@ -22,6 +22,7 @@ __all__ = [
     "as_unit",
     "async_url",
     "ensure_latest",
+    "is_connection_failure",
     "metadata",
     "reaching",
     "schema_revision",

@@ -44,6 +44,12 @@ async def reaching(url: str) -> AsyncIterator[None]:
         ) from exc
 
 
+def is_connection_failure(error: BaseException) -> bool:
+    """Whether ``error`` is (or was caused by) a failure to reach the database, rather than
+    the database refusing what it was asked."""
+    return _connection_failure(error) is not None
+
+
 def _connection_failure(error: BaseException) -> BaseException | None:
     """The failure to connect that ``error`` is, or was caused by (SQLAlchemy wraps the
     driver's errors); None for anything else."""
