@@ -18,7 +18,11 @@ def storable(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace(_NUL, _REPLACEMENT) if _NUL in value else value
     if isinstance(value, dict):
-        return {key: storable(item) for key, item in value.items()}
+        items = {key: storable(item) for key, item in value.items()}
+        return value if all(items[key] is item for key, item in value.items()) else items
     if isinstance(value, list | tuple):
-        return type(value)(storable(item) for item in value)
+        made = [storable(item) for item in value]
+        if all(new is old for new, old in zip(made, value, strict=True)):
+            return value  # as it was given, of whatever kind: nothing to replace
+        return made if isinstance(value, list) else tuple(made)
     return value
