@@ -7,8 +7,9 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from libgate.db import Database
@@ -76,11 +77,8 @@ class VendorRegistry:
 
     async def authenticate(self, login: str, password: str) -> Vendor | None:
         if not _well_formed(login):
-            return None  # no account has it (and PostgreSQL cannot even compare a NUL)
-        async with self._database.read() as connection:
-            row = (
-                await connection.execute(select(sip2_vendors).where(sip2_vendors.c.login == login))
-            ).first()
+            return None  # no account can have it: nothing to look up
+        row = await self._row(login)
         presented = _hash(password)
         if row is None or not hmac.compare_digest(row.secret_hash, presented):
             return None
@@ -88,14 +86,17 @@ class VendorRegistry:
 
     async def current(self, login: str) -> Vendor | None:
         """The account ``login`` as it is now; None once removed."""
+        row = await self._row(login)
+        return None if row is None else Vendor(row.login, row.policy, row.created_at)
+
+    async def _row(self, login: str) -> Row[Any] | None:
         async with self._database.read() as connection:
-            row = (
+            return (
                 await connection.execute(select(sip2_vendors).where(sip2_vendors.c.login == login))
             ).first()
-        return None if row is None else Vendor(row.login, row.policy, row.created_at)
 
 
 def _well_formed(login: str) -> bool:
     """1 to 64 characters, none of them '|' (SIP2's field separator) or a control
-    character (line breaks end a SIP2 message; NUL no database column holds)."""
+    character (line breaks end a SIP2 message)."""
     return 0 < len(login) <= SIP2_LOGIN_LENGTH and login.isprintable() and "|" not in login
