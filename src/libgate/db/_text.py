@@ -1,8 +1,10 @@
 """Text as the database can hold it. PostgreSQL's text cannot hold (or even be compared
-with) a NUL character, which a client can put in any address, form or SIP2 field: every
-value bound to a statement has its NULs made U+FFFD, the replacement character. No value
-libgate stores holds a NUL, so a look-up by such a value finds nothing, as it should,
-instead of failing the request."""
+with) a NUL character, which a client can put in any address, form or SIP2 field, and
+neither database takes half a UTF-16 pair (a lone surrogate). Every value bound to a
+statement has its NULs made U+FFFD, the replacement character, and any text UTF-8 cannot
+carry replaced with "?". No value libgate stores holds either, so a look-up by such a value
+finds nothing, as it should, instead of failing the request (or a whole batch of audit
+entries)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,14 @@ _REPLACEMENT = "\ufffd"
 
 
 def storable(value: Any) -> Any:
-    """``value`` with the NULs of any text in it replaced (lists, tuples and dicts of
-    values too, as drivers are given them)."""
+    """``value`` with any text in it made storable (lists, tuples and dicts of values too,
+    as drivers are given them)."""
     if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                value = value.encode("utf-8", "replace").decode("utf-8")
         return value.replace(_NUL, _REPLACEMENT) if _NUL in value else value
     if isinstance(value, dict):
         items = {key: storable(item) for key, item in value.items()}

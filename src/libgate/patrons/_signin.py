@@ -52,8 +52,8 @@ class CardSignIn:
     ) -> SignInOutcome:
         card = normalise_card(card)
         ref = self._pseudonyms.patron_ref(card)
-        # Longer than any library uses, or holding a control character (a NUL, which
-        # PostgreSQL cannot even compare): no card, so nothing to look up or count.
+        # Longer than any library uses, or holding a control character (a NUL, a line
+        # break): no card, so nothing to look up or count against it.
         plausible = len(card) <= MAX_CARD_LENGTH and card.isprintable()
         keys = [card_key(card), ip_key(ip)] if plausible else [ip_key(ip)]
         admission = await self._guard.admit(keys)

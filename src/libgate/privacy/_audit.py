@@ -211,20 +211,12 @@ def audit_row(
         "at": time.time(),
         "event": event,
         "patron_ref": patron_ref,
-        "client_id": _storable(client_id, AUDIT_CLIENT_ID_LENGTH),
-        "ip": _storable(ip, AUDIT_IP_LENGTH),
+        # Who and where can come from the other side (a login tried at the gateway): cut
+        # to what their columns hold, or one entry too long would fail its whole batch.
+        "client_id": None if client_id is None else client_id[:AUDIT_CLIENT_ID_LENGTH],
+        "ip": None if ip is None else ip[:AUDIT_IP_LENGTH],
         "detail": _detail_text(detail),
     }
-
-
-def _storable(text: str | None, length: int) -> str | None:
-    """Who or where, as its column can hold it. They can come from the other side (a login
-    tried at the gateway), and one entry the database refused would fail its whole batch:
-    so cut to the column's length, with nothing UTF-8 cannot carry (and, as every value
-    libgate binds, NULs replaced: see libgate.db)."""
-    if text is None:
-        return None
-    return text.encode("utf-8", "replace").decode("utf-8")[:length]
 
 
 class AuditTrail:
