@@ -37,9 +37,10 @@ async def reaching(url: str) -> AsyncIterator[None]:
         failure = _connection_failure(exc)
         if failure is None:
             raise
-        reason = str(failure).splitlines()[0][:_REASON_LENGTH] if str(failure) else ""
+        said = str(failure).splitlines()
+        reason = (said[0][:_REASON_LENGTH] if said else "") or type(failure).__name__
         raise DatabaseUnreachable(
-            f"could not reach the database {_shown(url)} ({reason or type(failure).__name__}); "
+            f"could not reach the database {_shown(url)} ({reason}); "
             "is it running, and is database_url right?"
         ) from exc
 
