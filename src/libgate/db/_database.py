@@ -57,10 +57,15 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            # Database.read: each statement on its own, holding no lock between them. A
+            # BEGIN here would hold the write lock until the connection went back to the
+            # pool, queueing every writer behind a read.
+            return
         # A snapshot only reads: a deferred BEGIN gives it WAL's view of the database as at
         # its first read, and leaves the write lock to writers.
-        snapshot = connection.get_execution_options().get(_SNAPSHOT, False)
-        connection.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if options.get(_SNAPSHOT, False) else "BEGIN IMMEDIATE")
 
 
 class Database:
