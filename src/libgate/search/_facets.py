@@ -50,8 +50,8 @@ _KEYS: dict[str, Callable[[str], str]] = {
     "source": _same,
 }
 
-# ((facet, comparison key), value as shown), each (facet, key) once: a value as first written.
-_Values = tuple[tuple[tuple[str, str], str], ...]
+# (facet, comparison key) -> value as shown, each (facet, key) once: a value as first written.
+_Values = Mapping[tuple[str, str], str]
 
 
 @lru_cache(maxsize=1 << 13)
@@ -59,7 +59,8 @@ def _described(
     form: str, year: int | None, language: str, authors: tuple[str, ...], subjects: tuple[str, ...]
 ) -> _Values:
     """The facet values of a record (all but its source). Remembered, as the same
-    description comes from several targets and again at every poll."""
+    description comes from several targets and again at every poll; shared by every
+    record with that description, so never changed."""
     values = {("format", form): form}
     if year is not None:
         decade = _decade(year)
@@ -70,7 +71,7 @@ def _described(
         values.setdefault(("subject", fold(subject)), subject)
     if code := language_key(language):
         values[("language", code)] = code
-    return tuple(values.items())
+    return values
 
 
 def _values_of(record: Record) -> _Values:
@@ -80,13 +81,13 @@ def _values_of(record: Record) -> _Values:
 @dataclass(slots=True)  # not frozen: made for every cluster as it grows, and never changed
 class _ClusterValues:
     sources: tuple[str, ...]
-    values: dict[tuple[str, str], str]  # (facet, comparison key) -> the value as shown
+    values: _Values
 
 
 def _cluster_values(cluster: Cluster) -> _ClusterValues:
     if len(cluster.records) == 1:  # most editions are found at one source
         record = cluster.records[0]
-        return _ClusterValues((record.source,), dict(_values_of(record)))
+        return _ClusterValues((record.source,), _values_of(record))
     values: dict[tuple[str, str], str] = {}
     # Backwards, so that each value stays as the first record to have it wrote it.
     for record in reversed(cluster.records):
