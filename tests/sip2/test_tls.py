@@ -3,6 +3,7 @@ the LMS asks), and the gateway can demand client certificates from kiosks and ve
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.support.tls import Pki, make_pki
 
 from libgate.patrons import AuthFailure, DirectoryUnavailable, Patron, Sip2Directory
 from libgate.sip2 import LmsLink, LmsPool, client_tls_context
+from libgate.sip2.gateway import _server as gateway_server
 from libgate.testing.sip2_lms import EmulatedPatron, LmsEmulator
 
 CARD, PIN = "29990000000061", pins.new_pin()
@@ -103,3 +105,22 @@ async def test_the_gateway_admits_only_clients_with_a_certificate_from_its_ca(
             with pytest.raises((ssl.SSLError, ConnectionError, AssertionError)):
                 async with connected("127.0.0.1", gateway.port, without) as stranger:
                     assert (await stranger.login(password, user="ebooks")).fixed_value("ok")
+
+
+async def test_a_connection_that_never_begins_tls_is_closed_at_the_login_deadline(
+    pki: Pki, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_server, "LOGIN_SECONDS", 0.5)
+    async with LmsEmulator() as lms:
+        settings = gateway_settings(
+            database_url,
+            lms,
+            tls_cert_file=str(pki.server_cert),
+            tls_key_file=str(pki.server_key),
+        )
+        async with gateway_running(settings) as gateway:
+            reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+            try:  # silent: no ClientHello, so the handshake never ends by itself
+                assert await asyncio.wait_for(reader.read(), timeout=5) == b""
+            finally:
+                writer.close()

@@ -104,6 +104,9 @@ class Gateway:
             host,
             port,
             ssl=tls,
+            # A connection is only counted (max_connections) once its TLS handshake is done:
+            # until then it is held to the same deadline as logging in.
+            ssl_handshake_timeout=LOGIN_SECONDS if tls else None,
             reuse_port=port != 0,
         )
 
