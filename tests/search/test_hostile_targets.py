@@ -275,6 +275,28 @@ async def test_an_answer_is_unpacked_as_its_content_encoding_says(
     assert unpacked == plain
 
 
+async def test_an_answer_gzipped_in_several_members_is_read_whole() -> None:
+    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
+    thirds = (body[: len(body) // 3], body[len(body) // 3 : -9], body[-9:])
+    packed = b"".join(zlib.compress(third, wbits=31) for third in thirds)
+    second_member_at = len(zlib.compress(thirds[0], wbits=31))
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
+        # Cut inside the second member's two-byte signature, in separate packets.
+        for piece in (packed[: second_member_at + 1], packed[second_member_at + 1 :]):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    async with http_stub(respond) as stub:
+        unpacked = await search(sru_at(stub.url, title="East"))
+    async with http_stub(answer(body)) as stub:
+        plain = await search(sru_at(stub.url, title="East"))
+    assert len(unpacked.records) == 1
+    assert unpacked == plain
+
+
 @pytest.mark.parametrize(
     ("encoding", "packed", "expected"),
     [

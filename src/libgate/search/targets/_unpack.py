@@ -12,6 +12,7 @@ _UNPACKED = frozenset({"gzip", "x-gzip", "deflate"})
 # Content-Encoding ("identity", "none", "utf-8" from a misconfigured server) is no
 # compression at all, and the body is read as it is.
 _NOT_UNPACKED = frozenset({"br", "zstd", "compress", "x-compress"})
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class NotUnpackable(ValueError):
@@ -20,23 +21,25 @@ class NotUnpackable(ValueError):
 
 class Unpacker:
     """One answer's body, unpacked as its pieces arrive. ``deflate`` is accepted with its
-    zlib header or, as some servers send it, without."""
+    zlib header or, as some servers send it, without; ``gzip`` may come as several members
+    one after another (as concatenating gzip files makes), each unpacked in turn."""
 
     def __init__(self, coding: str) -> None:
-        self._bare_deflate_possible = coding == "deflate"
+        self._gzip = coding != "deflate"
+        self._bare_deflate_possible = not self._gzip
         self._stream = zlib.decompressobj(zlib.MAX_WBITS | 32)  # a gzip or a zlib header
 
     @property
     def pending(self) -> bool:
         """Input is left that did not fit in the room given last time."""
-        return bool(self._stream.unconsumed_tail)
+        return bool(self._stream.unconsumed_tail) or self._next_member_begun()
 
     def unpack(self, data: bytes, room: int) -> bytes:
         """At most ``room`` bytes of what the input so far (``data`` after what was left
         pending) unpacks to. Raises zlib.error for input that is not what it claims."""
         data = self._stream.unconsumed_tail + data
         try:
-            return self._stream.decompress(data, room)
+            unpacked = self._stream.decompress(data, room)
         except zlib.error:
             if not self._bare_deflate_possible:
                 raise
@@ -45,6 +48,16 @@ class Unpacker:
             return self._stream.decompress(data, room)
         finally:
             self._bare_deflate_possible = False  # decided by the first piece
+        while len(unpacked) < room and self._next_member_begun():
+            following = self._stream.unused_data
+            self._stream = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            unpacked += self._stream.decompress(following, room - len(unpacked))
+        return unpacked
+
+    def _next_member_begun(self) -> bool:
+        # What follows the last gzip member is another member, or (ignored, as browsers
+        # do) padding or junk a server added.
+        return self._gzip and self._stream.eof and self._stream.unused_data[:2] == _GZIP_MAGIC
 
     def rest(self) -> bytes:
         return self._stream.flush()
