@@ -6,10 +6,13 @@ import asyncio
 import datetime as dt
 import json
 import signal
+import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from libgate.cli_common import (
@@ -24,7 +27,7 @@ from libgate.gc_tuning import tune_garbage_collection
 from libgate.observability import setup_logging
 from libgate.patrons import normalise_card
 from libgate.patrons._sip2_check import check_lms
-from libgate.sip2 import LmsLink, client_tls_context
+from libgate.sip2 import LmsLink, client_tls_context, lms_link
 from libgate.sip2.gateway import Journal, VendorError, VendorRegistry, run_gateway
 
 sip2_app = typer.Typer(help="SIP2: the LMS link, kiosks and vendors.", no_args_is_help=True)
@@ -41,46 +44,108 @@ def _host_port(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _tls_checked(make: Callable[[], LmsLink], files: str) -> LmsLink:
+    """The link ``make`` builds, or a plain message when its TLS ``files`` cannot be used."""
+    try:
+        return make()
+    except (OSError, ssl.SSLError) as exc:
+        err.print(f"[red]{escape(files)} could not be used:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
 @sip2_app.command("check")
 def check(
-    address: Annotated[str, typer.Argument(metavar="HOST:PORT", help="The LMS's SIP2 service.")],
+    address: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[HOST:PORT]",
+            help="The LMS's SIP2 service. Leave it out to check the \\[lms] settings as sign-in "
+            "and the gateway use them.",
+        ),
+    ] = None,
     login: Annotated[
-        str, typer.Option(metavar="USER:PASSWORD", help="The SIP2 account (93 CN and CO).")
-    ],
-    institution: Annotated[str, typer.Option(help="Institution id (AO).")] = "",
+        str | None,
+        typer.Option(metavar="USER:PASSWORD", help="The SIP2 account (93 CN and CO)."),
+    ] = None,
+    institution: Annotated[str | None, typer.Option(help="Institution id (AO).")] = None,
     encoding: Annotated[
-        Literal["cp850", "latin-1", "utf-8"], typer.Option(help="The service's character set.")
-    ] = "cp850",
+        Literal["cp850", "latin-1", "utf-8"] | None,
+        typer.Option(help="The service's character set \\[default: cp850]."),
+    ] = None,
     tls: Annotated[bool, typer.Option("--tls", help="Connect with TLS.")] = False,
     ca_file: Annotated[
-        str, typer.Option(help="CA bundle (PEM) for the LMS's certificate (with --tls).")
-    ] = "",
+        str | None, typer.Option(help="CA bundle (PEM) for the LMS's certificate (with --tls).")
+    ] = None,
     patron: Annotated[
         str | None, typer.Option(metavar="CARD", help="Also check this card's PIN.")
     ] = None,
     pin: Annotated[str | None, typer.Option(help="The PIN for --patron (never printed).")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each step.")] = 5.0,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds to wait for each step \\[default: 5].")
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Diagnose an LMS's SIP2 service step by step: connect, log in, status and, with
-    --patron and --pin, a PIN check as sign-in does it (without a terminal password).
+    --patron and --pin, a PIN check as sign-in does it. With HOST:PORT and --login, the
+    service those options describe (the PIN check then sends no terminal password);
+    without them, the one the \\[lms] settings describe, with every one of those settings.
     Exits 0 only when every step passed."""
-    host, port = _host_port(address)
-    user, _, password = login.partition(":")
     if (patron is None) != (pin is None):
         err.print("Give both --patron and --pin, or neither.")
         raise typer.Exit(2)
-    link = LmsLink(
-        host=host,
-        port=port,
-        login_user=user,
-        login_password=password,
-        ssl=client_tls_context(ca_file) if tls else None,
-        encoding=encoding,
-        timeout=timeout,
-    )
+    connection_options = {
+        "--login": login,
+        "--institution": institution,
+        "--encoding": encoding,
+        "--tls": tls or None,
+        "--ca-file": ca_file,
+        "--timeout": timeout,
+    }
+    terminal_password = ""
+    if address is None:
+        given = [name for name, value in connection_options.items() if value is not None]
+        if given:
+            err.print(
+                f"{', '.join(given)}: give HOST:PORT too, or leave these out to check "
+                "the \\[lms] settings as they are."
+            )
+            raise typer.Exit(2)
+        lms = settings_from(config).lms
+        link = _tls_checked(
+            lambda: lms_link(lms), "[lms] tls_ca_file, tls_client_cert or tls_client_key"
+        )
+        institution, terminal_password = lms.institution, lms.terminal_password
+    else:
+        if config is not None:
+            err.print("--config: leave out HOST:PORT to check the \\[lms] settings.")
+            raise typer.Exit(2)
+        if login is None:
+            err.print("Give --login USER:PASSWORD with HOST:PORT.")
+            raise typer.Exit(2)
+        host, port = _host_port(address)
+        user, _, password = login.partition(":")
+        link = _tls_checked(
+            lambda: LmsLink(
+                host=host,
+                port=port,
+                login_user=user,
+                login_password=password,
+                ssl=client_tls_context(ca_file or "") if tls else None,
+                encoding=encoding or "cp850",
+                timeout=5.0 if timeout is None else timeout,
+            ),
+            "--ca-file",
+        )
     card_and_pin = (normalise_card(patron), pin) if patron is not None and pin is not None else None
-    steps = asyncio.run(check_lms(link, institution=institution, patron=card_and_pin))
-    table = Table(title=f"SIP2 service at {host}:{port}")
+    steps = asyncio.run(
+        check_lms(
+            link,
+            institution=institution or "",
+            terminal_password=terminal_password,
+            patron=card_and_pin,
+        )
+    )
+    table = Table(title=f"SIP2 service at {link.host}:{link.port}")
     for column in ("Step", "Result", "Time", "Detail"):
         table.add_column(column)
     for step in steps:

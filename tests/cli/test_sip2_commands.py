@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from libgate.sip2.gateway import Journal
 from libgate.testing.processes import libgate_env
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 from tests.support import pins
-from tests.support.gateway import add_vendor, gateway_running, gateway_settings
+from tests.support.gateway import add_vendor, gateway_running, gateway_settings, lms_settings
 from tests.support.sip2 import LMS_PASSWORD
 
 CARD, PIN = "29990000000051", pins.new_pin()
@@ -76,6 +77,50 @@ async def test_check_explains_each_failure(lms: LmsEmulator) -> None:
     await lms.stop()
     code, output = await check(lms)
     assert code == 1 and "firewall" in output
+
+
+async def test_check_without_an_address_checks_the_lms_settings_as_sign_in_uses_them(
+    lms: LmsEmulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "libgate.toml"
+    config.write_text(
+        "[lms]\n"
+        + "".join(f"{key} = {json.dumps(value)}\n" for key, value in lms_settings(lms).items())
+        + 'terminal_password = "terminal-7"\n',
+        encoding="utf-8",
+    )
+    code, output = await libgate(
+        "sqlite:///unused.db", "sip2", "check", "--config", str(config), "--patron", CARD,
+        "--pin", PIN,
+    )  # fmt: skip
+    assert code == 0, output
+    assert f"{lms.host}:{lms.port}" in output and "Every step passed" in output
+    assert [m.get("AC") for m in lms.received if m.code == "63"] == ["terminal-7"]
+
+
+async def test_check_says_which_options_go_with_an_address(tmp_path: Path) -> None:
+    code, output = await libgate("sqlite:///unused.db", "sip2", "check", "--login", "a:b")
+    assert code == 2 and "--login: give HOST:PORT too" in output
+    code, output = await libgate("sqlite:///unused.db", "sip2", "check", "127.0.0.1:1")
+    assert code == 2 and "Give --login USER:PASSWORD with HOST:PORT" in output
+    config = tmp_path / "libgate.toml"
+    config.write_text("", encoding="utf-8")
+    code, output = await libgate(
+        "sqlite:///unused.db", "sip2", "check", "127.0.0.1:1", "--config", str(config)
+    )
+    assert code == 2 and "leave out HOST:PORT" in output
+
+
+async def test_check_names_the_tls_files_it_cannot_use(tmp_path: Path) -> None:
+    config = tmp_path / "libgate.toml"
+    config.write_text(f'[lms]\ntls_client_cert = "{tmp_path / "none.pem"}"\n', encoding="utf-8")
+    code, output = await libgate("sqlite:///unused.db", "sip2", "check", "--config", str(config))
+    assert code == 2 and "tls_client_cert" in output and "Traceback" not in output
+    code, output = await libgate(
+        "sqlite:///unused.db", "sip2", "check", "127.0.0.1:1", "--login", "a:b", "--tls",
+        "--ca-file", str(tmp_path / "none.pem"),
+    )  # fmt: skip
+    assert code == 2 and "--ca-file could not be used" in output and "Traceback" not in output
 
 
 async def test_vendor_accounts_are_added_listed_and_removed(

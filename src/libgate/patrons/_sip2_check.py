@@ -29,13 +29,14 @@ class CheckStep:
 
 _CONNECT_ADVICE = (
     "Check the host name and port with the LMS supplier, that the SIP2 service is running, "
-    "and that a firewall lets this server reach it. If the service uses TLS, add --tls (and "
-    "--ca-file for a certificate from your own CA)."
+    "and that a firewall lets this server reach it. If the service uses TLS, turn TLS on "
+    "(--tls, or [lms] tls) with the CA that signed its certificate if it is your own "
+    "(--ca-file, or [lms] tls_ca_file)."
 )
 _SILENT_ADVICE = (
     "The LMS accepted the connection but did not answer properly. Check that TLS is on or off "
-    "as the LMS expects (--tls), the character set (--encoding), and ask whether the SIP2 "
-    "account requires error detection (checksums)."
+    "as the LMS expects (--tls, or [lms] tls), the character set (--encoding, or [lms] "
+    "encoding), and ask whether the SIP2 account requires error detection (checksums)."
 )
 _LOGIN_ADVICE = (
     "The LMS refused the login. Check the SIP2 user name and password (the LMS's SIP2 account "
@@ -43,7 +44,7 @@ _LOGIN_ADVICE = (
 )
 _PIN_ADVICE = {
     AuthFailure.UNKNOWN_CARD: "The LMS does not know this card (BL=N). Check the card number "
-    "and the institution id (--institution).",
+    "and the institution id (--institution, or [lms] institution).",
     AuthFailure.BAD_PIN: "The LMS did not confirm the PIN (CQ is not Y). Check the PIN; if it "
     "is right, ask the supplier to enable patron password checks for this SIP2 account.",
     AuthFailure.BLOCKED: "The PIN is right but the card is blocked or reported lost.",
@@ -57,7 +58,11 @@ def _failure_advice(error: LmsError) -> str:
 
 
 async def check_lms(
-    link: LmsLink, *, institution: str, patron: tuple[str, str] | None = None
+    link: LmsLink,
+    *,
+    institution: str,
+    terminal_password: str = "",
+    patron: tuple[str, str] | None = None,
 ) -> list[CheckStep]:
     """Connect, log in, ask for status and (with ``patron`` = card, PIN) check a PIN the
     way sign-in does. Stops at the first step that fails."""
@@ -129,15 +134,18 @@ async def check_lms(
     finally:
         await connection.close()
     if patron is not None:
-        steps.append(await _check_pin(link, institution, *patron))
+        steps.append(await _check_pin(link, institution, terminal_password, *patron))
     return steps
 
 
-async def _check_pin(link: LmsLink, institution: str, card: str, pin: str) -> CheckStep:
+async def _check_pin(
+    link: LmsLink, institution: str, terminal_password: str, card: str, pin: str
+) -> CheckStep:
     pool = LmsPool(link, size=1, keepalive_seconds=0)
+    directory = Sip2Directory(pool, institution=institution, terminal_password=terminal_password)
     started = time.perf_counter()
     try:
-        verdict = await Sip2Directory(pool, institution=institution).authenticate(card, pin)
+        verdict = await directory.authenticate(card, pin)
     finally:
         await pool.close()
     seconds = time.perf_counter() - started
