@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 from tests.support import pins
 from tests.support.gateway import add_vendor, gateway_running, gateway_settings
-from tests.support.sip2 import CHECKOUT, connected
+from tests.support.sip2 import CHECKOUT, LMS_PASSWORD, connected
 
 from libgate.config import Settings
 from libgate.db import Database
-from libgate.sip2 import Message
+from libgate.sip2 import LmsLink, LmsPool, Message
 from libgate.sip2.gateway import Journal, JournalEntry, OfflineRefusal
 from libgate.testing.sip2_lms import EmulatedItem, EmulatedPatron, LmsEmulator
 
@@ -158,6 +158,33 @@ async def test_kiosks_at_once_cannot_all_take_a_cards_last_offline_loan(database
             await database.dispose()
     assert sum(isinstance(answer, Message) for answer in answers) == 1
     assert len(await journal_states(database_url)) == 1
+
+
+async def test_two_gateways_on_one_database_never_replay_at_once(
+    database_url: str, lms: LmsEmulator
+) -> None:
+    databases = [Database(database_url), Database(database_url)]  # two gateway processes
+    journals = [Journal(database) for database in databases]
+    loan = Message.build("11", CHECKOUT, [("AO", "LIB"), ("AA", CARD), ("AB", FIRST)])
+    await journals[0].accept("kiosk-1", loan, loans_per_patron=1)
+    lms.response_delay = 0.5
+    pool = LmsPool(LmsLink(lms.host, lms.port, "libgate", LMS_PASSWORD))
+    try:
+        first = asyncio.create_task(journals[0].replay(pool))
+        for _ in range(100):
+            if await journal_states(database_url) == [("11", FIRST, "sending")]:
+                break
+            await asyncio.sleep(0.01)
+        # The other finds the replayer's lock taken: it neither sends nor takes the loan
+        # on its way to the LMS for one interrupted.
+        assert await journals[1].replay(pool) == 0
+        assert await journal_states(database_url) == [("11", FIRST, "sending")]
+        assert await first == 1
+    finally:
+        await pool.close()
+        for database in databases:
+            await database.dispose()
+    assert await journal_states(database_url) == [("11", FIRST, "applied")]
 
 
 async def test_a_return_made_once_the_lms_is_back_reaches_it_after_the_offline_loan(

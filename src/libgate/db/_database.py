@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -104,6 +105,12 @@ class Database:
             if self.is_sqlite
             else {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file; None for PostgreSQL or an in-memory database."""
+        name = make_url(self.url).database if self.is_sqlite else None
+        return Path(name) if name and name != ":memory:" else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import secrets
 import time
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
@@ -205,8 +207,9 @@ class Journal:
             yield False
             return
         async with self._replaying:
-            if self._database.is_sqlite:  # one process per SQLite file: the lock above suffices
-                yield True
+            if self._database.is_sqlite:
+                with _locked_beside(self._database.sqlite_file) as got:
+                    yield got
                 return
             async with self._database.engine.connect() as connection:
                 got = await connection.scalar(text(f"SELECT pg_try_advisory_lock({_REPLAY_LOCK})"))
@@ -290,3 +293,23 @@ def _offline_answer(request: Message) -> Message:
             ("AF", _OFFLINE_NOTE),
         ],
     )
+
+
+@contextmanager
+def _locked_beside(database_file: Path | None) -> Iterator[bool]:
+    """Whether this process holds the replayer's lock for a SQLite database: a lock on a
+    file beside it, which every process on that file sees, and the system lets go of
+    should the process die. (An in-memory database has one process.)"""
+    if database_file is None:
+        yield True
+        return
+    with open(f"{database_file}.replay-lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
