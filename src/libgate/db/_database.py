@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,6 +42,20 @@ def _bind_storable_text(engine: AsyncEngine) -> None:
         return statement, storable(parameters)
 
 
+class _SqliteConnection(sqlite3.Connection):
+    """Rolls back before it closes. A statement cancelled part-way (a search abandoned, a
+    service stopping) has its connection closed while its cursor still lives on, in the
+    traceback; SQLite then keeps the connection, and its write lock, until that cursor is
+    garbage collected, which can be long after."""
+
+    def close(self) -> None:
+        try:
+            if self.in_transaction:
+                self.rollback()
+        finally:
+            super().close()
+
+
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
     # pysqlite's own transaction handling starts transactions lazily and upgrades read locks
     # to write locks, which deadlocks concurrent writers ("database is locked"). Take the
@@ -78,7 +93,7 @@ class Database:
         self.url = url
         driver_url = async_url(url)
         self.is_sqlite = driver_url.startswith("sqlite")
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"connect_args": {"factory": _SqliteConnection}}
         if not self.is_sqlite:
             # No pre-ping: it costs a round trip on every checkout. Connections are recycled
             # instead; after a database restart one request per stale connection fails.
