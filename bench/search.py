@@ -295,6 +295,13 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     ratio = statistics.median(rows["complete"]) / statistics.median(rows["bare_complete"])
     verdict = "met" if ratio <= 1.15 else "NOT met"
     print(f"  complete / bare fan-out: {ratio:.2f}x (goal <= 1.15x: {verdict})")
+    # The same ratio for each repetition of the queries alone: how far it moves run to run.
+    per_rep = [
+        statistics.median(rows["complete"][start : start + len(QUERIES)])
+        / statistics.median(rows["bare_complete"][start : start + len(QUERIES)])
+        for start in range(0, len(rows["complete"]), len(QUERIES))
+    ]
+    print(f"    each repetition alone: {', '.join(f'{r:.2f}x' for r in per_rep)}")
     # Where libgate's extra time goes: the work left once the last answer is in, and
     # before that, its merging competing with the targets and readers for the cores.
     after_last = statistics.median(
