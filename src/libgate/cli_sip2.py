@@ -150,11 +150,12 @@ def check(
         table.add_column(column)
     for step in steps:
         result = "[green]passed[/green]" if step.passed else "[red]FAILED[/red]"
-        table.add_row(step.name, result, f"{step.seconds * 1000:.0f} ms", step.detail)
+        # Details are the LMS's own words: shown as they are, never read as markup.
+        table.add_row(step.name, result, f"{step.seconds * 1000:.0f} ms", escape(step.detail))
     console.print(table)
     failed = [step for step in steps if not step.passed]
     for step in failed:
-        console.print(f"[bold]What to do about '{step.name}':[/bold] {step.advice}")
+        console.print(f"[bold]What to do about '{step.name}':[/bold] {escape(step.advice)}")
     if failed:
         raise typer.Exit(1)
     console.print("Every step passed.")

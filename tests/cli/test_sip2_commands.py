@@ -76,7 +76,7 @@ async def test_check_explains_each_failure(lms: LmsEmulator) -> None:
     assert code == 1 and "CQ" in output and PIN not in output
     await lms.stop()
     code, output = await check(lms)
-    assert code == 1 and "firewall" in output
+    assert code == 1 and "firewall" in output and "[lms] tls_ca_file" in " ".join(output.split())
 
 
 async def test_check_without_an_address_checks_the_lms_settings_as_sign_in_uses_them(
@@ -86,7 +86,7 @@ async def test_check_without_an_address_checks_the_lms_settings_as_sign_in_uses_
     config.write_text(
         "[lms]\n"
         + "".join(f"{key} = {json.dumps(value)}\n" for key, value in lms_settings(lms).items())
-        + 'terminal_password = "terminal-7"\n',
+        + 'terminal_password = "terminal-7"\nlocation_code = "BRANCH-3"\n',
         encoding="utf-8",
     )
     code, output = await libgate(
@@ -95,6 +95,7 @@ async def test_check_without_an_address_checks_the_lms_settings_as_sign_in_uses_
     )  # fmt: skip
     assert code == 0, output
     assert f"{lms.host}:{lms.port}" in output and "Every step passed" in output
+    assert [m.get("CP") for m in lms.received if m.code == "93"] == ["BRANCH-3"] * 2
     assert [m.get("AC") for m in lms.received if m.code == "63"] == ["terminal-7"]
 
 

@@ -6,7 +6,7 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from libgate.db.tables import browser_sessions
 from libgate.services import Services
@@ -193,6 +193,21 @@ async def test_an_idle_session_ends_and_the_resident_signs_in_again(
         await connection.execute(update(browser_sessions).values(last_seen=time.time() - idle - 1))
     url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid")
     assert (await http.get(url)).headers["location"].startswith("/signin/")
+
+
+async def test_a_resident_who_keeps_using_the_session_stays_signed_in(
+    http: httpx.AsyncClient, portal: RegisteredClient, patron: Resident, services: Services
+) -> None:
+    await sign_in(http, portal, patron, scope="openid")
+    idle = services.settings.sessions.idle_timeout
+    nearly_idle = time.time() - idle + 30
+    async with services.database.transaction() as connection:
+        await connection.execute(update(browser_sessions).values(last_seen=nearly_idle))
+    url, *_ = authorize_url(portal.client_id, portal.redirect_uri, "openid")
+    assert not (await http.get(url)).headers["location"].startswith("/signin/")
+    async with services.database.read() as connection:
+        last_seen = await connection.scalar(select(browser_sessions.c.last_seen))
+    assert last_seen > nearly_idle + 60  # the idle timer started again
 
 
 async def test_a_hint_from_another_session_does_not_sign_the_resident_out_unasked(

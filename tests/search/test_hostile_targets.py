@@ -220,11 +220,13 @@ async def test_a_compressed_100_mb_body_is_cut_off_at_the_cap() -> None:
     assert message.startswith("East sent more than 20,000,000 bytes in one answer")
 
 
-async def test_a_gzip_bomb_is_unpacked_no_further_than_the_cap() -> None:
+@pytest.mark.parametrize("after", [b"", zlib.compress(b"<x/>", wbits=31)], ids=["alone", "second"])
+async def test_a_gzip_bomb_is_unpacked_no_further_than_the_cap(after: bytes) -> None:
     # 50 MB of zeros pack into about 50 kB: one read from the socket. Unpacked in one go,
-    # it would take 50 MB of memory before the cap could be checked.
+    # it would take 50 MB of memory before the cap could be checked. (Also as the second
+    # member of an answer in several.)
     bomb = zlib.compressobj(9, zlib.DEFLATED, wbits=31)
-    packed = bomb.compress(bytes(50 * MB)) + bomb.flush()
+    packed = after + bomb.compress(bytes(50 * MB)) + bomb.flush()
 
     async def respond(writer: asyncio.StreamWriter) -> None:
         writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
@@ -273,6 +275,32 @@ async def test_an_answer_is_unpacked_as_its_content_encoding_says(
         plain = await search(sru_at(stub.url, title="East"))
     assert len(unpacked.records) == 1
     assert unpacked == plain
+
+
+async def test_an_answer_in_thousands_of_empty_gzip_members_is_refused() -> None:
+    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
+    packed = zlib.compress(body, wbits=31) + zlib.compress(b"", wbits=31) * 5000
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
+        writer.write(packed)
+        await writer.drain()
+
+    message = await stub_refusal(respond)
+    assert message == "East sent a compressed answer that could not be unpacked"
+
+
+async def test_what_follows_the_last_gzip_member_is_ignored() -> None:
+    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
+    packed = zlib.compress(body, wbits=31) + bytes(1000) + b"\x1f\x8b" * 1000
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
+        writer.write(packed)
+        await writer.drain()
+
+    async with http_stub(respond) as stub:
+        assert len((await search(sru_at(stub.url, title="East"))).records) == 1
 
 
 async def test_an_answer_gzipped_in_several_members_is_read_whole() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -49,11 +50,12 @@ class _SqliteConnection(sqlite3.Connection):
     garbage collected, which can be long after."""
 
     def close(self) -> None:
-        try:
+        # Closed already (aiosqlite may close twice when stopping) or the rollback failed:
+        # closing is still what is wanted.
+        with contextlib.suppress(sqlite3.Error):
             if self.in_transaction:
                 self.rollback()
-        finally:
-            super().close()
+        super().close()
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
@@ -93,8 +95,10 @@ class Database:
         self.url = url
         driver_url = async_url(url)
         self.is_sqlite = driver_url.startswith("sqlite")
-        options: dict[str, Any] = {"connect_args": {"factory": _SqliteConnection}}
-        if not self.is_sqlite:
+        options: dict[str, Any]
+        if self.is_sqlite:
+            options = {"connect_args": {"factory": _SqliteConnection}}
+        else:
             # No pre-ping: it costs a round trip on every checkout. Connections are recycled
             # instead; after a database restart one request per stale connection fails.
             # The pool must cover the usual concurrency: opening connections is slow.
@@ -159,7 +163,8 @@ class Database:
 
     @asynccontextmanager
     async def unit(self, *, atomic: bool = True) -> AsyncIterator[Unit]:
-        """``atomic=False`` for lone reads, which need no BEGIN and COMMIT."""
+        """``atomic=False`` for lone reads, which need no BEGIN and COMMIT (a statement
+        that writes in such a unit is committed on its own)."""
         if self._postgres is None:
             async with self.transaction() if atomic else self.read() as connection:
                 yield ConnectionUnit(connection)

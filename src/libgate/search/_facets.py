@@ -81,7 +81,7 @@ def _values_of(record: Record) -> _Values:
 @dataclass(slots=True)  # not frozen: made for every cluster as it grows, and never changed
 class _ClusterValues:
     sources: tuple[str, ...]
-    values: _Values
+    values: _Values  # for an edition found once, _described's own: shared, never changed
 
 
 def _cluster_values(cluster: Cluster) -> _ClusterValues:

@@ -93,8 +93,12 @@ async def read_capped(response: httpx.Response, max_bytes: int, title: str) -> b
             f"it asks for {ACCEPTED} or none"
         ) from None
     body = bytearray()
+    received = 0
     try:
         async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > max_bytes:  # as sent: unpacking would only make it bigger
+                raise _too_big(title, max_bytes)
             if unpacker is None:
                 body += chunk
             else:

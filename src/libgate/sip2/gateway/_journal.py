@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import fcntl
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Collection, Iterator
@@ -303,13 +304,14 @@ def _locked_beside(database_file: Path | None) -> Iterator[bool]:
     if database_file is None:
         yield True
         return
-    with open(f"{database_file}.replay-lock", "a") as handle:
+    # Opened for reading only: a lock needs no more, whoever created the file.
+    handle = os.open(f"{database_file}.replay-lock", os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield True  # closing the file lets go of the lock
+    finally:
+        os.close(handle)

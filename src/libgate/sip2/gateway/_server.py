@@ -105,7 +105,8 @@ class Gateway:
             port,
             ssl=tls,
             # A connection is only counted (max_connections) once its TLS handshake is done:
-            # until then it is held to the same deadline as logging in.
+            # the handshake gets a deadline as long as the one for logging in, which starts
+            # after it.
             ssl_handshake_timeout=LOGIN_SECONDS if tls else None,
             reuse_port=port != 0,
         )
