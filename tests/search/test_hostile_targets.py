@@ -205,17 +205,36 @@ async def test_a_100_mb_body_is_cut_off_at_the_cap_without_reading_the_rest() ->
     assert sent < 100 * MB
 
 
+def sent_packed(packed: bytes, encoding: str = "gzip") -> Respond:
+    """An answer of ``packed`` bytes, labelled with ``encoding`` (Content-Encoding)."""
+
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        writer.write(response_head(Content_Encoding=encoding, Content_Length=str(len(packed))))
+        writer.write(packed)
+        await writer.drain()
+
+    return respond
+
+
+def one_record_answer() -> bytes:
+    return sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
+
+
+async def assert_read_as_sent_plain(respond: Respond) -> None:
+    """``respond``'s answer, once unpacked, reads as :func:`one_record_answer` sent plain."""
+    async with http_stub(respond) as stub:
+        unpacked = await search(sru_at(stub.url, title="East"))
+    async with http_stub(answer(one_record_answer())) as stub:
+        plain = await search(sru_at(stub.url, title="East"))
+    assert len(unpacked.records) == 1
+    assert unpacked == plain
+
+
 async def test_a_compressed_100_mb_body_is_cut_off_at_the_cap() -> None:
     gzip = zlib.compressobj(9, zlib.DEFLATED, wbits=31)
     chunk = b"<x/>" * (MB // 4)
     bomb = b"".join(gzip.compress(chunk) for _ in range(100)) + gzip.flush()
-
-    async def respond(writer: asyncio.StreamWriter) -> None:
-        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(bomb))))
-        writer.write(bomb)
-        await writer.drain()
-
-    message = await stub_refusal(respond)
+    message = await stub_refusal(sent_packed(bomb))
     print(f"{len(bomb):,} bytes of gzip: {message}")
     assert message.startswith("East sent more than 20,000,000 bytes in one answer")
 
@@ -227,15 +246,9 @@ async def test_a_gzip_bomb_is_unpacked_no_further_than_the_cap(after: bytes) -> 
     # member of an answer in several.)
     bomb = zlib.compressobj(9, zlib.DEFLATED, wbits=31)
     packed = after + bomb.compress(bytes(50 * MB)) + bomb.flush()
-
-    async def respond(writer: asyncio.StreamWriter) -> None:
-        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
-        writer.write(packed)
-        await writer.drain()
-
     tracemalloc.start()
     try:
-        message = await stub_refusal(respond, max_bytes=MB)
+        message = await stub_refusal(sent_packed(packed), max_bytes=MB)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -258,53 +271,15 @@ READABLE_ENCODINGS = [
 async def test_an_answer_is_unpacked_as_its_content_encoding_says(
     encoding: str, wbits: int | None
 ) -> None:
-    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
-    packed = body
+    packed = one_record_answer()
     if wbits is not None:
         packer = zlib.compressobj(wbits=wbits)
-        packed = packer.compress(body) + packer.flush()
-
-    async def respond(writer: asyncio.StreamWriter) -> None:
-        head = response_head(Content_Encoding=encoding, Content_Length=str(len(packed)))
-        writer.write(head + packed)
-        await writer.drain()
-
-    async with http_stub(respond) as stub:
-        unpacked = await search(sru_at(stub.url, title="East"))
-    async with http_stub(answer(body)) as stub:
-        plain = await search(sru_at(stub.url, title="East"))
-    assert len(unpacked.records) == 1
-    assert unpacked == plain
-
-
-async def test_an_answer_in_thousands_of_empty_gzip_members_is_refused() -> None:
-    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
-    packed = zlib.compress(body, wbits=31) + zlib.compress(b"", wbits=31) * 5000
-
-    async def respond(writer: asyncio.StreamWriter) -> None:
-        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
-        writer.write(packed)
-        await writer.drain()
-
-    message = await stub_refusal(respond)
-    assert message == "East sent a compressed answer that could not be unpacked"
-
-
-async def test_what_follows_the_last_gzip_member_is_ignored() -> None:
-    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
-    packed = zlib.compress(body, wbits=31) + bytes(1000) + b"\x1f\x8b" * 1000
-
-    async def respond(writer: asyncio.StreamWriter) -> None:
-        writer.write(response_head(Content_Encoding="gzip", Content_Length=str(len(packed))))
-        writer.write(packed)
-        await writer.drain()
-
-    async with http_stub(respond) as stub:
-        assert len((await search(sru_at(stub.url, title="East"))).records) == 1
+        packed = packer.compress(packed) + packer.flush()
+    await assert_read_as_sent_plain(sent_packed(packed, encoding))
 
 
 async def test_an_answer_gzipped_in_several_members_is_read_whole() -> None:
-    body = sru_response(f"<numberOfRecords>1</numberOfRecords>{sru_records(sample_marcxml(3))}")
+    body = one_record_answer()
     thirds = (body[: len(body) // 3], body[len(body) // 3 : -9], body[-9:])
     packed = b"".join(zlib.compress(third, wbits=31) for third in thirds)
     second_member_at = len(zlib.compress(thirds[0], wbits=31))
@@ -317,12 +292,18 @@ async def test_an_answer_gzipped_in_several_members_is_read_whole() -> None:
             await writer.drain()
             await asyncio.sleep(0.05)
 
-    async with http_stub(respond) as stub:
-        unpacked = await search(sru_at(stub.url, title="East"))
-    async with http_stub(answer(body)) as stub:
-        plain = await search(sru_at(stub.url, title="East"))
-    assert len(unpacked.records) == 1
-    assert unpacked == plain
+    await assert_read_as_sent_plain(respond)
+
+
+async def test_what_follows_the_last_gzip_member_is_ignored() -> None:
+    packed = zlib.compress(one_record_answer(), wbits=31) + bytes(1000) + b"\x1f\x8b" * 1000
+    await assert_read_as_sent_plain(sent_packed(packed))
+
+
+async def test_an_answer_in_thousands_of_empty_gzip_members_is_refused() -> None:
+    packed = zlib.compress(one_record_answer(), wbits=31) + zlib.compress(b"", wbits=31) * 5000
+    message = await stub_refusal(sent_packed(packed))
+    assert message == "East sent a compressed answer that could not be unpacked"
 
 
 @pytest.mark.parametrize(
@@ -336,12 +317,7 @@ async def test_an_answer_gzipped_in_several_members_is_read_whole() -> None:
 async def test_an_answer_that_cannot_be_unpacked_says_so(
     encoding: str, packed: bytes, expected: str
 ) -> None:
-    async def respond(writer: asyncio.StreamWriter) -> None:
-        head = response_head(Content_Encoding=encoding, Content_Length=str(len(packed)))
-        writer.write(head + packed)
-        await writer.drain()
-
-    assert (await stub_refusal(respond)).startswith(expected)
+    assert (await stub_refusal(sent_packed(packed, encoding))).startswith(expected)
 
 
 async def test_a_declared_100_mb_body_is_refused_before_reading_it() -> None:
