@@ -77,8 +77,7 @@ class CardSignIn:
         )
         async with self._database.unit() as unit:
             if isinstance(verdict, Patron):
-                await self._guard.settle(unit, admission, guess=False)
-                await self._guard.forget_failures(unit, card_key(card))
+                await self._guard.right_pin(unit, admission)
                 await self._audit.record(
                     unit, "signin.success", patron_ref=ref, client_id=client_id, ip=ip
                 )

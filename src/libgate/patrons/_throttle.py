@@ -165,12 +165,21 @@ class PinGuard:
                     started.append(lockout)
         return started
 
+    async def right_pin(self, unit: Unit, admission: Admission) -> None:
+        """The PIN was right: the attempt is taken back, and the card's recent failures
+        (the attempt's own among them) are wiped; not its lockout history."""
+        for key, failure_id in zip(admission.keys, admission.counted, strict=True):
+            if key.startswith("card:"):
+                await self._forget_failures(unit, key)
+            else:
+                await unit.run(_FORGET_ONE, {"failure_id": failure_id})
+
     async def _lock(self, unit: Unit, key: str, now: float) -> Lockout | None:
         """Lock ``key`` out, unless a lockout is already running (another attempt of the
         same burst started it): then only its failures are forgotten."""
         previous = await unit.row(_LOCKOUT_FOR_UPDATE, {"lock_key": key})
         if previous is not None and previous["until"] > now:
-            await self.forget_failures(unit, key)
+            await self._forget_failures(unit, key)
             return None
         # A repeat offence soon after the last lockout doubles the wait.
         repeat = previous is not None and now - previous["until"] < _REPEAT_WINDOW
@@ -189,11 +198,10 @@ class PinGuard:
                 _NEW_LOCKOUT, {"key": key, "until": until, "level": level, "created_at": now}
             )
         # The lockout now speaks for these failures; counting restarts after it.
-        await self.forget_failures(unit, key)
+        await self._forget_failures(unit, key)
         return Lockout(key, until, level, duration)
 
-    async def forget_failures(self, unit: Unit, key: str) -> None:
-        """A right PIN wipes the card's recent failures (not its lockout history)."""
+    async def _forget_failures(self, unit: Unit, key: str) -> None:
         await unit.run(_FORGET_FAILURES, {"forget_key": key})
 
     async def list_active(self) -> list[Lockout]:
