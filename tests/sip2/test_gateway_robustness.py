@@ -168,6 +168,16 @@ async def test_a_silent_connection_is_closed_after_the_idle_timeout(tmp_path: Pa
             assert await silent.frames.read() is None  # hung up on, long ago
 
 
+async def answered_again(port: int) -> bool:
+    """Whether a new connection is answered again within a few seconds of trying."""
+    for _ in range(50):
+        async with connected("127.0.0.1", port) as later:
+            if await later.raw(b"9300CNfuzzer|COwhatever|\r"):
+                return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 async def test_connections_beyond_the_limit_are_refused_and_the_others_served(
     tmp_path: Path,
 ) -> None:
@@ -182,12 +192,8 @@ async def test_connections_beyond_the_limit_are_refused_and_the_others_served(
                 assert await third.raw(b"9300CNfuzzer|COwhatever|\r") == b""
             assert (await first.patron(CARD, PIN)).get("BL") == "Y"
             assert (await second.patron(CARD, PIN)).get("BL") == "Y"
-        for _ in range(50):  # the two slots free up as soon as their connections end
-            async with connected("127.0.0.1", running.port) as later:
-                if await later.raw(b"9300CNfuzzer|COwhatever|\r"):
-                    return
-            await asyncio.sleep(0.05)
-        pytest.fail("the gateway never took a new connection after the others ended")
+        # The two slots free up as soon as their connections end.
+        assert await answered_again(running.port), "no new connection after the others ended"
 
 
 async def test_one_address_may_not_take_more_than_its_share_of_connections(
@@ -204,12 +210,8 @@ async def test_one_address_may_not_take_more_than_its_share_of_connections(
                 assert (await elsewhere.login(password, user="fuzzer")).fixed_value("ok") == "1"
             await first.login(password, user="fuzzer")
             assert (await second.login(password, user="fuzzer")).fixed_value("ok") == "1"
-        for _ in range(50):  # the address's places free up as its connections end
-            async with connected("127.0.0.1", running.port) as later:
-                if await later.raw(b"9300CNfuzzer|COwhatever|\r"):
-                    return
-            await asyncio.sleep(0.05)
-        pytest.fail("the gateway never took a new connection from the address again")
+        # The address's places free up as its connections end.
+        assert await answered_again(running.port), "no new connection from the address again"
 
 
 async def test_connections_that_never_log_in_give_their_places_back(
